@@ -1,0 +1,7 @@
+"""sktune: tune PyTorch networks as naturally as any scikit-learn model."""
+
+from .nets import NeuralNetClassifier, NeuralNetRegressor
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "__version__"]

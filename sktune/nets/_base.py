@@ -1,0 +1,433 @@
+"""The shared machinery of sktune's network estimators.
+
+An estimator here is a plain scikit-learn estimator (explicit ``__init__``
+parameters, validation in ``fit``, fitted attributes ending in ``_``) that
+builds a skorch :class:`~sktune.nets._training.TrainingNet` in ``fit`` and
+keeps it as ``net_``. See ``docs/design.md`` for why this composes skorch
+instead of subclassing it.
+"""
+
+import inspect
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from skorch.helper import predefined_split
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._callbacks import SCHEDULES, EarlyStopping, LRSchedule
+from ._data import TensorData
+from ._options import (COUPLED_WEIGHT_DECAY, FUSED_OPTIMIZERS, MOMENTUM_OPTIMIZERS,
+                       OPTIMIZERS, ROUTED_PREFIXES, penalty_coefficients, resolve_device)
+from .modules import ACTIVATIONS, MLP, ResidualMLP
+
+#: Built-in modules that need 2-D input (custom modules and ConvNet may take n-D).
+_FLAT_INPUT_MODULES = (None, MLP, ResidualMLP)
+
+
+def _routed_key(key):
+    prefix, sep, rest = key.partition("__")
+    return bool(sep) and bool(rest) and prefix in ROUTED_PREFIXES
+
+
+def _is_extra_param(key, declared):
+    """A parameter given through ``**kwargs``: public, not fitted, not declared."""
+    return not (key in declared or key.startswith("_") or key.endswith("_"))
+
+
+class BaseNeuralNet(BaseEstimator):
+    """Base class of :class:`NeuralNetClassifier` and :class:`NeuralNetRegressor`.
+
+    Subclasses set ``_net_class``, ``_default_criterion``, ``_valid_scoring``
+    and implement ``_prepare_targets`` / ``_n_outputs``.
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "module": [None, HasMethods(["forward"])],
+        "criterion": [None, HasMethods(["forward"])],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "lr_schedule": [None, StrOptions({"constant", *SCHEDULES}),
+                        HasMethods(["on_epoch_end"])],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "penalty": [None, StrOptions({"l1", "l2", "elasticnet"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "callbacks": [None, list],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        module=None,
+        criterion=None,
+        optimizer="adam",
+        lr=1e-3,
+        momentum=0.9,
+        lr_schedule=None,
+        batch_size=64,
+        epochs=50,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        early_stopping=False,
+        validation_fraction=None,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+        **kwargs,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.module = module
+        self.criterion = criterion
+        self.optimizer = optimizer
+        self.lr = lr
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        vars(self).update(kwargs)
+
+    # -- parameters ------------------------------------------------------
+    def _extra_params(self):
+        """Parameters given through ``**kwargs`` (``module__units=...`` and the like)."""
+        declared = self._get_param_names()
+        return {k: v for k, v in vars(self).items() if _is_extra_param(k, declared)}
+
+    def _routed_params(self, prefix):
+        """The ``<prefix>__<arg>`` parameters, keyed by ``<arg>``."""
+        head = prefix + "__"
+        return {k[len(head):]: v for k, v in self._extra_params().items()
+                if k.startswith(head)}
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update(self._extra_params())
+        return params
+
+    def set_params(self, **params):
+        plain = {}
+        extra = self._extra_params()
+        for key, value in params.items():
+            nested_in_object = (key.startswith("lr_schedule__")
+                                and hasattr(self.lr_schedule, "set_params"))
+            if (_routed_key(key) and not nested_in_object) or key in extra:
+                setattr(self, key, value)
+            else:
+                plain[key] = value
+        return super().set_params(**plain) if plain else self
+
+    def _check_params(self):
+        """Validate what the declarative constraints cannot express; raise early."""
+        self._validate_params()
+        unknown = sorted(k for k in self._extra_params() if not _routed_key(k))
+        if unknown:
+            raise ValueError(
+                f"Unknown parameter(s) {unknown} for {type(self).__name__}; extra "
+                f"parameters must be named <prefix>__<arg> with prefix in {ROUTED_PREFIXES}."
+            )
+        sizes = ((self.hidden_layer_sizes,) if isinstance(self.hidden_layer_sizes, Integral)
+                 else tuple(self.hidden_layer_sizes))
+        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be a tuple of positive ints (or () for a linear "
+                f"model); got {self.hidden_layer_sizes!r}."
+            )
+        if self.module is not None and not (
+            isinstance(self.module, type) and issubclass(self.module, torch.nn.Module)
+        ):
+            raise ValueError(
+                f"module must be None or a torch.nn.Module subclass (the class, not an "
+                f"instance); got {self.module!r}. Pass constructor arguments as "
+                "module__<name>=value."
+            )
+        if not isinstance(self.optimizer, str) and not (
+            isinstance(self.optimizer, type) and issubclass(self.optimizer, torch.optim.Optimizer)
+        ):
+            raise ValueError(
+                f"optimizer must be one of {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "
+                f"subclass; got {self.optimizer!r}."
+            )
+        knobs = self._routed_params("lr_schedule")
+        if knobs and self.lr_schedule in (None, "constant"):
+            raise ValueError(
+                f"lr_schedule__ parameters {sorted(knobs)} were given but "
+                f"lr_schedule={self.lr_schedule!r}; choose one of {sorted(SCHEDULES)}."
+            )
+        for cb in self.callbacks or ():
+            obj = cb[1] if isinstance(cb, tuple) and len(cb) == 2 else cb
+            if not isinstance(obj, Callback):
+                raise ValueError(
+                    f"callbacks must be a list of skorch callbacks or (name, callback) "
+                    f"pairs; got {cb!r}."
+                )
+        return sizes
+
+    # -- building the skorch net -------------------------------------------
+    def _module_kwargs(self, module_cls, n_features, n_outputs, sizes):
+        derived = {
+            "n_features": n_features,
+            "n_outputs": n_outputs,
+            "hidden_layer_sizes": sizes,
+            "activation": self.activation,
+            "dropout": self.dropout,
+        }
+        accepted = inspect.signature(module_cls).parameters
+        kwargs = {k: v for k, v in derived.items() if k in accepted}
+        kwargs.update(self._routed_params("module"))
+        return kwargs
+
+    def _optimizer_kwargs(self, optimizer_cls, device):
+        kwargs = {}
+        if self.optimizer in MOMENTUM_OPTIMIZERS:
+            kwargs["momentum"] = float(self.momentum)
+        user = self._routed_params("optimizer")
+        if (issubclass(optimizer_cls, FUSED_OPTIMIZERS) and "fused" not in user
+                and "foreach" not in user and torch.device(device).type in ("cpu", "cuda")):
+            kwargs["fused"] = True
+        kwargs.update(user)
+        return kwargs
+
+    def _callbacks(self, monitor):
+        callbacks = list(self.callbacks or [])
+        if isinstance(self.lr_schedule, str) and self.lr_schedule != "constant":
+            callbacks.append(("lr_schedule", LRSchedule(
+                self.lr_schedule, self.epochs, monitor=monitor,
+                **self._routed_params("lr_schedule"))))
+        elif self.lr_schedule not in (None, "constant"):
+            callbacks.append(("lr_schedule", self.lr_schedule))
+        if self.early_stopping:
+            callbacks.append(("early_stopping", EarlyStopping(
+                patience=self.n_iter_no_change, tol=self.tol)))
+        return callbacks
+
+    def _validation_fraction(self):
+        if self.validation_fraction is not None:
+            return self.validation_fraction
+        return 0.1 if self.early_stopping else None
+
+    def _build_net(self, sizes, n_features, n_outputs):
+        device = resolve_device(self.device)
+        module_cls = MLP if self.module is None else self.module
+        optimizer_cls = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        l1, l2 = penalty_coefficients(self.penalty, self.alpha, self.l1_ratio)
+        coupled = optimizer_cls in COUPLED_WEIGHT_DECAY
+        routed = {
+            **{f"module__{k}": v for k, v in
+               self._module_kwargs(module_cls, n_features, n_outputs, sizes).items()},
+            **{f"optimizer__{k}": v for k, v in
+               self._optimizer_kwargs(optimizer_cls, device).items()},
+            **{f"criterion__{k}": v for k, v in self._routed_params("criterion").items()},
+        }
+        monitor = "valid_loss" if self._validation_fraction() else "train_loss"
+        return self._net_class(
+            module=module_cls,
+            criterion=self.criterion or self._default_criterion,
+            optimizer=optimizer_cls,
+            lr=float(self.lr),
+            max_epochs=int(self.epochs),
+            batch_size=int(self.batch_size),
+            train_split=None,
+            callbacks=self._callbacks(monitor),
+            verbose=self.verbose,
+            device=device,
+            l1_penalty=l1,
+            weight_decay=l2 if coupled else 0.0,
+            l2_in_loss=0.0 if coupled else l2,
+            valid_scoring=self._valid_scoring if monitor == "valid_loss" else None,
+            **routed,
+        )
+
+    # -- data ----------------------------------------------------------------
+    def _flat_input(self):
+        return self.module in _FLAT_INPUT_MODULES
+
+    def _validate_X(self, X, y="no_validation", reset=True):
+        kwargs = dict(reset=reset, dtype=np.float32, allow_nd=not self._flat_input())
+        if isinstance(y, str) and y == "no_validation":
+            return validate_data(self, X, **kwargs), None
+        return validate_data(self, X, y, **kwargs, **self._y_validation)
+
+    @contextmanager
+    def _seeded_torch(self, device):
+        """Run with torch's RNG seeded from ``random_state``, continuing across calls.
+
+        The caller's global RNG state is restored afterwards.
+        """
+        dev = torch.device(device)
+        cuda = [dev.index or 0] if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            if self._rng_state is None:
+                torch.manual_seed(self._torch_seed)
+            else:
+                torch.set_rng_state(self._rng_state[0])
+                if cuda:
+                    torch.cuda.set_rng_state(self._rng_state[1], cuda[0])
+            try:
+                yield
+            finally:
+                self._rng_state = (torch.get_rng_state(),
+                                   torch.cuda.get_rng_state(cuda[0]) if cuda else None)
+
+    def _split(self, X, y):
+        fraction = self._validation_fraction()
+        if not fraction:
+            return X, y, None
+        stratify = y if self._stratify else None
+        try:
+            train, valid = train_test_split(np.arange(len(X)), test_size=fraction,
+                                            stratify=stratify, random_state=self._split_seed)
+        except ValueError:
+            if stratify is None:
+                raise ValueError(
+                    f"validation_fraction={fraction} leaves no training or validation "
+                    f"sample out of {len(X)}; use more data or another fraction."
+                ) from None
+            # Too few members in some class to stratify: fall back to a plain split.
+            train, valid = train_test_split(np.arange(len(X)), test_size=fraction,
+                                            random_state=self._split_seed)
+        return X[train], y[train], (X[valid], y[valid])
+
+    # -- training ------------------------------------------------------------
+    def _initialize(self, X, y_enc, sizes):
+        rng = check_random_state(self.random_state)
+        self._torch_seed, self._split_seed = (int(s) for s in rng.randint(2**31 - 1, size=2))
+        self._rng_state = None
+        n_features = int(np.prod(X.shape[1:]))
+        self.net_ = self._build_net(sizes, n_features, self._n_outputs(y_enc))
+        with self._seeded_torch(self.net_.device):
+            self.net_.initialize()
+
+    def _train(self, X, y_enc, epochs):
+        X_train, y_train, valid = self._split(X, y_enc)
+        device = self.net_.device
+        self.net_.train_split = (None if valid is None
+                                 else predefined_split(TensorData(*valid, device=device)))
+        with self._seeded_torch(device):
+            self.net_.partial_fit(TensorData(X_train, y_train, device=device), epochs=epochs)
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.history_)
+        return self
+
+    def _fit(self, X, y, *, epochs, classes=None, incremental=False):
+        continuing = incremental and hasattr(self, "net_")
+        sizes = None if continuing else self._check_params()
+        X, y = self._validate_X(X, y, reset=not continuing)
+        y_enc = self._prepare_targets(y, classes=classes, reset=not continuing)
+        if not continuing:
+            self._initialize(X, y_enc, sizes)
+        return self._train(X, y_enc, epochs)
+
+    def fit(self, X, y):
+        """Train the network on ``(X, y)`` for ``epochs`` epochs.
+
+        With ``warm_start=True`` and a fitted network, training continues from
+        the current weights, optimiser state and learning-rate schedule.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (cast to float32); n-D arrays are accepted by
+            custom modules and :class:`~sktune.modules.ConvNet`.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if not self.warm_start:
+            self._reset()
+        return self._fit(X, y, epochs=self.epochs, incremental=self.warm_start)
+
+    def partial_fit(self, X, y, classes=None, epochs=1):
+        """Continue training for ``epochs`` more epochs (one by default).
+
+        The first call initialises the network like ``fit``; later calls
+        keep weights, optimiser state, learning-rate schedule and random
+        stream, so ``fit`` with ``epochs=a`` followed by ``partial_fit``
+        with ``epochs=b`` trains like one ``fit`` with ``epochs=a + b``
+        (except for schedules whose shape depends on ``epochs``).
+
+        Parameters
+        ----------
+        X, y : array-like
+            Training data, as for :meth:`fit`.
+        classes : array-like, default=None
+            Classifier only: all labels that will ever be seen; inferred
+            from ``y`` on the first call when None.
+        epochs : int, default=1
+            Number of passes over ``(X, y)``.
+
+        Returns
+        -------
+        self : object
+        """
+        if not (isinstance(epochs, Integral) and epochs >= 1):
+            raise ValueError(f"epochs must be a positive int; got {epochs!r}.")
+        return self._fit(X, y, epochs=int(epochs), classes=classes, incremental=True)
+
+    def _reset(self):
+        for attr in ("net_", "history_", "n_iter_"):
+            self.__dict__.pop(attr, None)
+
+    # -- inference -------------------------------------------------------
+    def _forward(self, X):
+        """Raw module outputs for ``X`` as a CPU float tensor."""
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        return self.net_.forward(TensorData(X, device=self.net_.device), training=False).float()
+
+    @property
+    def module_(self):
+        """The trained ``torch.nn.Module``."""
+        check_is_fitted(self)
+        return self.net_.module_
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

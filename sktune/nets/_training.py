@@ -1,0 +1,179 @@
+"""The skorch net that trains a module, with a lean per-batch path.
+
+The estimators in :mod:`sktune.nets.estimators` compose one of these nets
+(``net_``) rather than subclass skorch's ``NeuralNet``: sklearn sees clean,
+explicit parameters, while skorch keeps doing what it does well (callbacks,
+history, devices, checkpoints). This module is the only place that touches
+skorch's training internals.
+
+Where the time goes in skorch's loop (per mini-batch: a ``DataLoader`` that
+fetches and collates every sample, ``module.train()``, three callback
+notifications, history records) is what the overrides below remove, while
+every callback that asks for batch events still gets them.
+"""
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.utils import to_tensor
+
+from ._data import SliceBatches, TensorData
+
+# Inference batches are cut larger than training ones: no gradients are kept.
+_PREDICT_BATCH_SIZE = 4096
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+
+def _overrides(callback, hook):
+    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+
+
+class TrainingNet(NeuralNet):
+    """skorch ``NeuralNet`` with a sliced-tensor iterator and a lean batch loop.
+
+    Parameters (beyond skorch's)
+    ----------------------------
+    l1_penalty : float
+        Coefficient of ``sum(|w|)`` over the penalised parameters (weights,
+        not biases or norm scales), added to the training loss.
+    l2_in_loss : float
+        Coefficient of ``0.5 * sum(w ** 2)`` added to the loss; used only
+        for optimisers whose ``weight_decay`` is not the plain L2 gradient
+        (e.g. AdamW); the others get the L2 term as ``weight_decay``.
+    weight_decay : float
+        ``weight_decay`` of the penalised parameter group.
+    """
+
+    def __init__(self, *args, l1_penalty=0.0, l2_in_loss=0.0, weight_decay=0.0,
+                 valid_scoring=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.l1_penalty = l1_penalty
+        self.l2_in_loss = l2_in_loss
+        self.weight_decay = weight_decay
+        self.valid_scoring = valid_scoring
+
+    # -- components --------------------------------------------------------
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+        if self.valid_scoring is not None:
+            scoring, name = self.valid_scoring
+            callbacks.append((name, EpochScoring(scoring, name=name, lower_is_better=False)))
+        callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        self.batch_hooks_ = any(
+            _overrides(cb, hook) for _, cb in self.callbacks_ for hook in _BATCH_HOOKS
+        )
+        return self
+
+    def penalized_parameters(self):
+        """Weights of linear/conv layers: parameters with 2 or more dimensions."""
+        return [p for _, p in self.get_all_learnable_params() if p.ndim >= 2]
+
+    def initialize_optimizer(self, triggered_directly=None):
+        penalized = {id(p) for p in self.penalized_parameters()}
+        params = [p for _, p in self.get_all_learnable_params()]
+        groups = [
+            {"params": [p for p in params if id(p) in penalized],
+             "weight_decay": self.weight_decay},
+            {"params": [p for p in params if id(p) not in penalized], "weight_decay": 0.0},
+        ]
+        groups = [g for g in groups if g["params"]]
+        kwargs = self.get_params_for("optimizer")
+        kwargs.setdefault("lr", self.lr)
+        self.optimizer_ = self.optimizer(groups, **kwargs)
+        return self
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, TensorData):
+            return X
+        if isinstance(X, np.ndarray) and (y is None or isinstance(y, np.ndarray)):
+            return TensorData(X, y, device=self.device)
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, TensorData):
+            size = self.batch_size if training else max(self.batch_size, _PREDICT_BATCH_SIZE)
+            return SliceBatches(dataset, size, shuffle=training)
+        return super().get_iterator(dataset, training=training)
+
+    # -- loss ----------------------------------------------------------------
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if not torch.is_tensor(y_true):
+            y_true = to_tensor(y_true, device=self.device)
+        if y_pred.dim() == 1 and y_true.dim() == 2 and y_true.shape[1] == 1:
+            y_pred = y_pred.unsqueeze(1)  # a regression module that returns shape (n,)
+        loss = self.criterion_(y_pred, y_true)
+        if training and (self.l1_penalty or self.l2_in_loss):
+            weights = self.penalized_parameters()
+            if self.l1_penalty:
+                loss = loss + self.l1_penalty * sum(w.abs().sum() for w in weights)
+            if self.l2_in_loss:
+                loss = loss + 0.5 * self.l2_in_loss * sum(w.pow(2).sum() for w in weights)
+        return loss
+
+    # -- loop ----------------------------------------------------------------
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
+
+    def fit_loop(self, X, y=None, epochs=None, *, _routing_method=None, **fit_params):
+        """Train for ``epochs`` (default ``max_epochs``) epochs.
+
+        Stops early when a callback sets ``net.stop_training_ = True``.
+        """
+        self.check_training_readiness()
+        epochs = self.max_epochs if epochs is None else epochs
+        dataset_train, dataset_valid = self.get_split_datasets(X, y, **fit_params)
+        epoch_kwargs = {"dataset_train": dataset_train, "dataset_valid": dataset_valid}
+        iterator_train = self.get_iterator(dataset_train, training=True)
+        iterator_valid = (None if dataset_valid is None
+                          else self.get_iterator(dataset_valid, training=False))
+        self.stop_training_ = False
+        for _ in range(epochs):
+            self.notify("on_epoch_begin", **epoch_kwargs)
+            self.run_single_epoch(iterator_train, training=True, prefix="train",
+                                  step_fn=self.train_step, **fit_params)
+            self.run_single_epoch(iterator_valid, training=False, prefix="valid",
+                                  step_fn=self.validation_step, **fit_params)
+            self.notify("on_epoch_end", **epoch_kwargs)
+            if self.stop_training_:
+                break
+        return self
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        lean = (training and not self.batch_hooks_ and not fit_params
+                and step_fn == self.train_step and len(self._optimizers) == 1)
+        if not lean:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        # One train() call per epoch, no closures, no notifications nobody listens to.
+        self._set_training(True)
+        module, optimizer, history = self.module_, self.optimizer_, self.history
+        loss_fn = self.get_loss
+        batch_count = 0
+        for Xi, yi in iterator:
+            history.new_batch()
+            optimizer.zero_grad()
+            loss = loss_fn(module(Xi), yi, X=Xi, training=True)
+            loss.backward()
+            optimizer.step()
+            history.record_batch("train_loss", loss.item())
+            history.record_batch("train_batch_size", len(Xi))
+            batch_count += 1
+        history.record("train_batch_count", batch_count)
+        return None
+
+
+class ClassifierTrainingNet(TrainingNet):
+    """Training net whose ``predict`` returns class indices (for epoch scoring)."""
+
+    def predict(self, X):
+        return self.predict_proba(X).argmax(axis=1)

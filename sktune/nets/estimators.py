@@ -1,0 +1,224 @@
+"""``NeuralNetClassifier`` and ``NeuralNetRegressor``: torch networks as sklearn estimators."""
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+from ._base import BaseNeuralNet
+from ._training import ClassifierTrainingNet, TrainingNet
+
+_PARAMETERS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Width of each hidden layer; ``()`` gives a linear (logistic) model.
+        Passed to ``module`` when its constructor accepts it.
+    activation : {'relu', 'tanh', 'logistic', 'gelu', 'identity'}, default='relu'
+        Hidden-layer non-linearity.
+    dropout : float in [0, 1), default=0.0
+        Dropout probability between hidden layers.
+    module : torch.nn.Module subclass or None, default=None
+        The network class; None is :class:`sktune.modules.MLP`. Its
+        constructor receives whichever of ``n_features``, ``n_outputs``,
+        ``hidden_layer_sizes``, ``activation`` and ``dropout`` it accepts,
+        plus every ``module__<arg>`` parameter. It must return one output
+        per class (logits) or per target.
+    criterion : torch loss class or None, default=None
+        None is ``CrossEntropyLoss`` (classifier) or ``MSELoss``
+        (regressor); ``criterion__<arg>`` parameters are passed to it.
+    optimizer : {'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'} or \
+torch.optim.Optimizer subclass, default='adam'
+        ``optimizer__<arg>`` parameters are passed to it. Built-in choices
+        use torch's fused kernels where available (same update, faster).
+    lr : float, default=1e-3
+        Learning rate.
+    momentum : float in [0, 1], default=0.9
+        Momentum of 'sgd' and 'rmsprop' (ignored by the others).
+    lr_schedule : {None, 'constant', 'step', 'exponential', 'cosine', 'plateau'} \
+or skorch callback, default=None
+        Learning-rate schedule, stepped once per epoch. Its knobs are the
+        torch scheduler's arguments, given as ``lr_schedule__<arg>``:
+        'step' (``step_size`` = epochs // 3, ``gamma`` = 0.1), 'exponential'
+        (``gamma`` = 0.95), 'cosine' (``T_max`` = epochs, ``eta_min`` = 0),
+        'plateau' (``factor`` = 0.1, ``patience`` = 5; watches the
+        validation loss when there is a validation split, else the training
+        loss). A skorch ``LRScheduler`` callback is used as given.
+    batch_size : int, default=64
+        Mini-batch size.
+    epochs : int, default=50
+        Passes over the training data (the most, with early stopping).
+    penalty : {None, 'l1', 'l2', 'elasticnet'}, default='l2'
+        Regularisation ``alpha * R(w)`` of the weights (not biases or
+        normalisation scales), with sklearn's ``R`` (as in ``SGDClassifier``).
+    alpha : float, default=1e-4
+        Regularisation strength.
+    l1_ratio : float in [0, 1], default=0.15
+        Share of L1 in 'elasticnet'.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data given to ``fit`` (so,
+        inside cross-validation, of the training fold only), stop when the
+        validation loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and restore the weights of the best epoch.
+    validation_fraction : float in (0, 1) or None, default=None
+        Share of the training data held out for validation. None means 0.1
+        with early stopping and no split without; a float without early
+        stopping still records validation loss and score per epoch.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Smallest decrease of the validation loss that counts as improvement.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split, so equal seeds give identical fits (on the same device and
+        torch build). torch's global random state is left untouched.
+    device : str or torch.device, default='cpu'
+        'cpu', 'cuda', 'cuda:1', ... or 'auto' (CUDA when available).
+    verbose : int, default=0
+        Print a table of per-epoch metrics when > 0.
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the fitted network instead
+        of starting anew.
+    callbacks : list of skorch callbacks or (name, callback) pairs, default=None
+        Extra skorch callbacks (``EpochScoring``, ``Checkpoint``,
+        ``TensorBoard``, ...); they receive the inner skorch net ``net_``.
+    **kwargs
+        ``module__<arg>``, ``optimizer__<arg>``, ``criterion__<arg>`` and
+        ``lr_schedule__<arg>`` parameters, routed as described above.
+"""
+
+_ATTRIBUTES_DOC = """
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame with string column names.
+    history_ : skorch History
+        One entry per epoch: ``epoch``, ``train_loss``, ``lr``, ``dur``
+        (seconds) and, with a validation split, ``valid_loss`` and the
+        validation score; ``history_[:, 'train_loss']`` gives a column.
+    n_iter_ : int
+        Number of epochs trained so far.
+    net_ : skorch NeuralNet
+        The skorch net that holds the module (``module_``), optimiser and
+        callbacks.
+    module_ : torch.nn.Module
+        The trained network.
+"""
+
+
+class NeuralNetClassifier(ClassifierMixin, BaseNeuralNet):
+    __doc__ = f"""A torch network as a scikit-learn classifier.
+
+    Binary and multiclass, any label type; trained with cross-entropy on
+    the network's logits; ``predict_proba`` is their softmax.
+    {_PARAMETERS_DOC}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.{_ATTRIBUTES_DOC}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sktune import NeuralNetClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NeuralNetClassifier(hidden_layer_sizes=(32,), lr=0.01, epochs=30,
+    ...                           random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+    """
+
+    _net_class = ClassifierTrainingNet
+    _default_criterion = torch.nn.CrossEntropyLoss
+    _valid_scoring = ("accuracy", "valid_acc")
+    _stratify = True
+    _y_validation = {}
+
+    def _prepare_targets(self, y, classes=None, reset=True):
+        check_classification_targets(y)
+        if reset:
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if len(labels) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the "
+                    f"data, but the data contains only one class: {labels[0]!r}."
+                )
+            self.classes_ = labels
+        unseen = np.setdiff1d(y, self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels {unseen.tolist()} not in classes_ {self.classes_.tolist()}; "
+                "pass every label in `classes` on the first call to partial_fit."
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _n_outputs(self, y_enc):
+        return len(self.classes_)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns as ``classes_``."""
+        logits = self._forward(X).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Most probable class label per sample."""
+        index = self._forward(X).argmax(dim=1).numpy()
+        return self.classes_[index]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
+    __doc__ = f"""A torch network as a scikit-learn regressor.
+
+    Single or multiple targets, trained with mean squared error.
+    {_PARAMETERS_DOC}
+    Attributes
+    ----------{_ATTRIBUTES_DOC}
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sktune import NeuralNetRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    >>> reg = NeuralNetRegressor(hidden_layer_sizes=(), lr=0.05, epochs=50,
+    ...                          random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _net_class = TrainingNet
+    _default_criterion = torch.nn.MSELoss
+    _valid_scoring = ("r2", "valid_r2")
+    _stratify = False
+    _y_validation = {"y_numeric": True, "multi_output": True}
+
+    def _prepare_targets(self, y, classes=None, reset=True):
+        y = np.asarray(y, dtype=np.float32)
+        if reset:
+            self._y_ndim = y.ndim
+        elif y.ndim != self._y_ndim or (y.ndim == 2 and y.shape[1] != self._n_targets):
+            raise ValueError(
+                f"y has shape {y.shape[1:]} per sample but the regressor was fitted with "
+                f"{'1 target' if self._y_ndim == 1 else f'{self._n_targets} targets'}."
+            )
+        y2 = y.reshape(len(y), -1)
+        if reset:
+            self._n_targets = y2.shape[1]
+        return y2
+
+    def _n_outputs(self, y_enc):
+        return y_enc.shape[1]
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        out = self._forward(X).double().numpy()
+        return out.ravel() if self._y_ndim == 1 else out.reshape(len(out), -1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
