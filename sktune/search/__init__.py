@@ -1,0 +1,21 @@
+"""Hyperparameter search.
+
+- :mod:`sktune.search.space`: dimensions (``Real``, ``Integer``, ``Categorical``,
+  scipy distributions) and ``Space``.
+- ``_kernels``, ``_gp`` (the Gaussian-process surrogate), ``_acquisition``
+  (log expected improvement), ``_acq_optim`` (its multi-start optimiser).
+- :mod:`sktune.search.optimizer`: the ask/tell ``Optimizer``.
+- :mod:`sktune.search.bayes_search`: ``BayesSearchCV`` on top of it.
+- :mod:`sktune.search.callbacks`: stopping rules for sequential searches.
+"""
+
+from .bayes_search import BayesSearchCV
+from .callbacks import (NoImprovementStopper, SearchState, TargetScoreStopper,
+                        TimeBudgetStopper)
+from .optimizer import Optimizer
+from .space import Categorical, Distribution, Integer, Real, Space
+
+__all__ = [
+    "BayesSearchCV", "Optimizer", "Space", "Real", "Integer", "Categorical", "Distribution",
+    "SearchState", "NoImprovementStopper", "TimeBudgetStopper", "TargetScoreStopper",
+]

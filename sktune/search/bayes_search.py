@@ -1,0 +1,257 @@
+"""``BayesSearchCV``: Bayesian hyperparameter search as a scikit-learn ``BaseSearchCV``."""
+
+import math
+import time
+from numbers import Integral
+
+import numpy as np
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+
+from ._fit_failures import collect_fit_failures
+from .callbacks import SearchState
+from .optimizer import Optimizer
+from .space import parse_search_spaces
+
+__all__ = ["BayesSearchCV"]
+
+
+class _FrozenSplits:
+    """A CV splitter that splits once and then replays the same folds.
+
+    A shuffling splitter without an integer seed (``KFold(shuffle=True)``)
+    gives new folds at every ``split`` call; a sequential search calls it once
+    per round, and scores of different rounds would not be comparable.
+    """
+
+    def __init__(self, cv):
+        self.cv = cv
+        self._splits = None
+
+    def get_n_splits(self, X=None, y=None, groups=None, **params):
+        return self.cv.get_n_splits(X, y, groups, **params)
+
+    def split(self, X, y=None, groups=None, **params):
+        if self._splits is None:
+            self._splits = list(self.cv.split(X, y, groups, **params))
+        return iter(self._splits)
+
+
+class BayesSearchCV(BaseSearchCV):
+    """Bayesian optimisation over hyperparameters, with cross-validation.
+
+    A drop-in for scikit-optimize's ``BayesSearchCV`` built on scikit-learn's
+    ``BaseSearchCV``: ``cv_results_``, ``best_*``, ``refit``, multi-metric
+    scoring, pipelines, nested CV and sklearn's callbacks work as with
+    ``RandomizedSearchCV``. Each round asks the :class:`~sktune.search.Optimizer`
+    (a Gaussian process with log expected improvement) for ``n_points``
+    candidates, cross-validates them in parallel and tells it their mean score.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator (or pipeline) to tune.
+    search_spaces : dict, list of dict or list of (dict, int)
+        ``{param_name: dimension}``. A dimension is a
+        :class:`~sktune.search.space.Real`, ``Integer`` or ``Categorical``
+        (categories may be any objects: tuples, None, estimators), or a
+        shorthand: ``(low, high)``, ``(low, high, 'log-uniform')``, a list of
+        choices, or a frozen ``scipy.stats`` distribution. A list of dicts
+        searches alternative sub-spaces one after the other (each for
+        ``n_iter`` candidates, or its own count when given as ``(dict, n_iter)``).
+    n_iter : int, default=50
+        Candidates per sub-space (unless given in ``search_spaces``).
+    scoring : str, callable, list, tuple or dict, default=None
+        As in ``GridSearchCV``. With several metrics, the one named by
+        ``refit`` is optimised.
+    n_jobs : int, default=None
+        Parallel fits (joblib). A round runs ``n_points * n_splits`` fits, so
+        ``n_jobs`` above that leaves workers idle: raise ``n_points`` to use
+        more workers (at some cost in sample efficiency).
+    n_points : int, default=1
+        Distinct candidates proposed per round and evaluated in parallel.
+    refit : bool or str, default=True
+        As in ``GridSearchCV``; with multi-metric scoring it must name the
+        metric to optimise.
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``. The folds are drawn once and reused by every
+        round, even for a shuffling splitter without a seed.
+    verbose : int, default=0
+        > 0 prints one line per round (candidates, scores, best so far);
+        higher values are passed to sklearn's per-fit messages.
+    pre_dispatch : int or str, default='2*n_jobs'
+        As in ``GridSearchCV``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the optimiser: equal seeds give equal candidates (and equal
+        ``cv_results_`` if the estimator is itself seeded), for any ``n_jobs``.
+    error_score : 'raise' or float, default=np.nan
+        Score of a failed fit. Failed candidates are recorded in
+        ``cv_results_`` and steer the optimiser away; a round where every
+        fit fails does not stop the search (one warning summarises failures).
+    return_train_score : bool, default=False
+        As in ``GridSearchCV``.
+    optimizer_kwargs : dict, default=None
+        Arguments of :class:`~sktune.search.Optimizer`, e.g.
+        ``{"n_initial_points": 10, "acq_optimizer_kwargs": {...}}``.
+        ``n_initial_points`` defaults to ``min(10, n_iter)``.
+    callbacks : callable or list of callables, default=None
+        Called after each round with a
+        :class:`~sktune.search.callbacks.SearchState`; returning True stops
+        the search. See :mod:`sktune.search.callbacks` for stoppers on no
+        improvement, a time budget or a target score.
+
+    Attributes
+    ----------
+    cv_results_, best_estimator_, best_score_, best_params_, best_index_, \
+scorer_, n_splits_, refit_time_, multimetric_
+        As in ``GridSearchCV``.
+    optimizers_ : list of Optimizer
+        The fitted optimiser of each sub-space (told every evaluated point).
+    n_rounds_ : int
+        Rounds run (fewer than planned if a callback stopped the search).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.svm import SVC
+    >>> from sktune import BayesSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = BayesSearchCV(
+    ...     SVC(), {"C": (1e-3, 1e3, "log-uniform"), "kernel": ["linear", "rbf"]},
+    ...     n_iter=12, cv=3, random_state=0)
+    >>> search.fit(X, y).best_score_ > 0.95
+    True
+    >>> len(search.cv_results_["params"])
+    12
+    """
+
+    _parameter_constraints = {
+        **BaseSearchCV._parameter_constraints,
+        "search_spaces": [dict, list],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_points": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "optimizer_kwargs": [None, dict],
+        "callbacks": [None, callable, list],
+    }
+
+    def __init__(self, estimator, search_spaces, *, n_iter=50, scoring=None, n_jobs=None,
+                 n_points=1, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
+                 random_state=None, error_score=np.nan, return_train_score=False,
+                 optimizer_kwargs=None, callbacks=None):
+        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
+                         cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
+                         error_score=error_score, return_train_score=return_train_score)
+        self.search_spaces = search_spaces
+        self.n_iter = n_iter
+        self.n_points = n_points
+        self.random_state = random_state
+        self.optimizer_kwargs = optimizer_kwargs
+        self.callbacks = callbacks
+
+    # -- helpers ---------------------------------------------------------------
+    def _optimised_metric(self, results):
+        """The ``cv_results_`` key of the score the optimiser maximises."""
+        if "mean_test_score" in results:
+            return "mean_test_score"
+        key = f"mean_test_{self.refit}"
+        if isinstance(self.refit, str) and key in results:
+            return key
+        metrics = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
+        raise ValueError(
+            "With several scoring metrics BayesSearchCV needs to know which one to "
+            f"optimise: set refit to one of {metrics}; got refit={self.refit!r}."
+        )
+
+    def _callback_list(self):
+        if self.callbacks is None:
+            return []
+        callbacks = self.callbacks if isinstance(self.callbacks, list) else [self.callbacks]
+        for cb in callbacks:
+            if not callable(cb):
+                raise ValueError(f"callbacks must be callables; got {cb!r}.")
+        return callbacks
+
+    def _make_optimizer(self, space, n_iter, seed):
+        kwargs = {"n_initial_points": min(10, n_iter), **(self.optimizer_kwargs or {})}
+        return Optimizer(space, random_state=seed, **kwargs)
+
+    # -- the search --------------------------------------------------------------
+    def fit(self, X, y=None, **params):
+        """Run the search: rounds of proposals, cross-validation and model updates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        **params : dict
+            Passed to the estimator's ``fit``, the scorer and the CV splitter
+            (``groups``), as in ``GridSearchCV``.
+
+        Returns
+        -------
+        self : object
+        """
+        with collect_fit_failures(self.error_score):
+            return super().fit(X, y, **params)
+
+    def _run_search(self, evaluate_candidates, callback_ctx=None):
+        spaces = parse_search_spaces(self.search_spaces)
+        stoppers = self._callback_list()
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(spaces))
+        plan = [(space, n_iter or self.n_iter) for space, n_iter in spaces]
+        cv = _FrozenSplits(self._checked_cv_orig)
+        self.optimizers_ = [self._make_optimizer(s, n, seed) for (s, n), seed in zip(plan, seeds)]
+        n_rounds = sum(math.ceil(n / self.n_points) for _, n in plan)
+
+        search_ctx = None
+        if callback_ctx is not None:
+            search_ctx = callback_ctx.subcontext(
+                task_name="search", max_subtasks=None if stoppers else n_rounds,
+            ).call_on_fit_task_begin(estimator=self)
+
+        start = time.perf_counter()
+        scores, best_scores = [], []
+        self.n_rounds_ = 0
+        stop = False
+        for optimizer, (_, n_iter) in zip(self.optimizers_, plan):
+            done = 0
+            while done < n_iter and not stop:
+                k = min(self.n_points, n_iter - done)
+                candidates = optimizer.ask(n_points=k)
+                round_ctx = None
+                if search_ctx is not None:
+                    round_ctx = search_ctx.subcontext(
+                        task_name="bayes-round", max_subtasks=k * self.n_splits_,
+                        sequential_subtasks=False,
+                    ).call_on_fit_task_begin(estimator=self)
+                results = evaluate_candidates(candidates, cv=cv, callback_ctx=round_ctx)
+                if round_ctx is not None:
+                    round_ctx.call_on_fit_task_end(estimator=self)
+                new = [float(s) for s in results[self._optimised_metric(results)][-k:]]
+                # The optimiser minimises; failed candidates (nan) stay nan and it
+                # handles them (kept out of the model's fit, region avoided).
+                optimizer.tell(candidates, [-s if math.isfinite(s) else math.nan for s in new])
+                done += k
+                self.n_rounds_ += 1
+                scores += new
+                finite = [s for s in scores if math.isfinite(s)]
+                best_scores.append(max(finite) if finite else -math.inf)
+                if self.verbose > 0:
+                    self._log_round(candidates, new, best_scores[-1], n_rounds)
+                state = SearchState(round=self.n_rounds_, scores=list(scores),
+                                    best_score=best_scores[-1], best_scores=list(best_scores),
+                                    elapsed=time.perf_counter() - start, cv_results=results)
+                stop = any(bool(cb(state)) for cb in stoppers)
+        if search_ctx is not None:
+            search_ctx.call_on_fit_task_end(estimator=self)
+
+    def _log_round(self, candidates, scores, best, n_rounds):
+        shown = ", ".join(f"{s:.4f}" for s in scores)
+        print(f"[BayesSearchCV] round {self.n_rounds_}/{n_rounds}: "
+              f"{len(candidates)} candidate(s), score {shown}; best {best:.4f}", flush=True)
+        if self.verbose > 1:
+            for params, score in zip(candidates, scores):
+                print(f"    {score:.4f}  {params}", flush=True)
