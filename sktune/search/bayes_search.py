@@ -110,6 +110,9 @@ scorer_, n_splits_, refit_time_, multimetric_
         The fitted optimiser of each sub-space (told every evaluated point).
     n_rounds_ : int
         Rounds run (fewer than planned if a callback stopped the search).
+    optimizer_time_ : float
+        Seconds the optimiser itself spent proposing and updating (the
+        search's overhead beyond cross-validation).
 
     Examples
     --------
@@ -165,9 +168,10 @@ scorer_, n_splits_, refit_time_, multimetric_
         )
 
     def _callback_list(self):
-        if self.callbacks is None:
-            return []
-        callbacks = self.callbacks if isinstance(self.callbacks, list) else [self.callbacks]
+        callbacks = []
+        for given in (self.callbacks, getattr(self, "_fit_callbacks", None)):
+            if given is not None:
+                callbacks += given if isinstance(given, list) else [given]
         for cb in callbacks:
             if not callable(cb):
                 raise ValueError(f"callbacks must be callables; got {cb!r}.")
@@ -178,13 +182,16 @@ scorer_, n_splits_, refit_time_, multimetric_
         return Optimizer(space, random_state=seed, **kwargs)
 
     # -- the search --------------------------------------------------------------
-    def fit(self, X, y=None, **params):
+    def fit(self, X, y=None, *, callback=None, **params):
         """Run the search: rounds of proposals, cross-validation and model updates.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        callback : callable or list of callables, default=None
+            Extra stopping callbacks for this call only, as scikit-optimize's
+            ``fit(callback=...)``; they run after those of ``callbacks``.
         **params : dict
             Passed to the estimator's ``fit``, the scorer and the CV splitter
             (``groups``), as in ``GridSearchCV``.
@@ -193,8 +200,12 @@ scorer_, n_splits_, refit_time_, multimetric_
         -------
         self : object
         """
-        with collect_fit_failures(self.error_score):
-            return super().fit(X, y, **params)
+        self._fit_callbacks = callback
+        try:
+            with collect_fit_failures(self.error_score):
+                return super().fit(X, y, **params)
+        finally:
+            del self._fit_callbacks
 
     def _run_search(self, evaluate_candidates, callback_ctx=None):
         spaces = parse_search_spaces(self.search_spaces)
@@ -215,12 +226,15 @@ scorer_, n_splits_, refit_time_, multimetric_
         start = time.perf_counter()
         scores, best_scores = [], []
         self.n_rounds_ = 0
+        self.optimizer_time_ = 0.0
         stop = False
         for optimizer, (_, n_iter) in zip(self.optimizers_, plan):
             done = 0
             while done < n_iter and not stop:
                 k = min(self.n_points, n_iter - done)
+                tick = time.perf_counter()
                 candidates = optimizer.ask(n_points=k)
+                self.optimizer_time_ += time.perf_counter() - tick
                 round_ctx = None
                 if search_ctx is not None:
                     round_ctx = search_ctx.subcontext(
@@ -233,7 +247,9 @@ scorer_, n_splits_, refit_time_, multimetric_
                 new = [float(s) for s in results[self._optimised_metric(results)][-k:]]
                 # The optimiser minimises; failed candidates (nan) stay nan and it
                 # handles them (kept out of the model's fit, region avoided).
+                tick = time.perf_counter()
                 optimizer.tell(candidates, [-s if math.isfinite(s) else math.nan for s in new])
+                self.optimizer_time_ += time.perf_counter() - tick
                 done += k
                 self.n_rounds_ += 1
                 scores += new

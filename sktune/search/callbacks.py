@@ -10,6 +10,8 @@ search's constructor, cloned and reused.
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = ["SearchState", "NoImprovementStopper", "TimeBudgetStopper", "TargetScoreStopper"]
 
 
@@ -32,6 +34,10 @@ class SearchState:
         Seconds since the search started.
     cv_results : dict
         ``cv_results_`` as it stands.
+
+    For scikit-optimize callbacks (``DeltaYStopper``, ``DeadlineStopper``...),
+    the state also reads like skopt's result (minimisation): ``func_vals``
+    (negated scores), ``x_iters`` (candidate dicts), ``fun`` and ``x``.
     """
 
     round: int
@@ -40,6 +46,23 @@ class SearchState:
     best_scores: list
     elapsed: float
     cv_results: dict = field(repr=False)
+
+    @property
+    def func_vals(self):
+        return np.array([-s for s in self.scores])
+
+    @property
+    def x_iters(self):
+        return list(self.cv_results.get("params", []))
+
+    @property
+    def fun(self):
+        return -self.best_score
+
+    @property
+    def x(self):
+        finite = [(s, i) for i, s in enumerate(self.scores) if math.isfinite(s)]
+        return self.x_iters[max(finite)[1]] if finite else None
 
 
 @dataclass
