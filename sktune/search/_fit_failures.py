@@ -13,6 +13,7 @@ is installed once and delegates to sklearn's own function.
 """
 
 import contextvars
+import sys
 import warnings
 from collections import Counter
 from contextlib import contextmanager
@@ -26,11 +27,33 @@ _original = _search._warn_or_raise_about_fit_failures
 
 def _record_or_delegate(results, error_score):
     collected = _collector.get()
-    if collected is None:
+    # Only the owning search's own evaluate_candidates is intercepted; a search
+    # fitted inside it (its estimator, same thread) keeps sklearn's behaviour.
+    if collected is None or sys._getframe(1).f_locals.get("self") is not collected["owner"]:
         return _original(results, error_score)
     collected["fits"] += len(results)
     collected["errors"].update(r["fit_error"] for r in results if r["fit_error"] is not None)
+    _fill_multimetric_errors(collected, results, error_score)
     return None
+
+
+def _fill_multimetric_errors(collected, results, error_score):
+    """A callable scorer returning a dict: sklearn infers the metric names of a
+    failed fit from a successful fit *of the same call*, which a round where
+    every fit failed lacks. Give such failures a dict of error scores as soon
+    as the names are known (the result dicts are the ones sklearn keeps)."""
+    for r in results:
+        if r["fit_error"] is None and isinstance(r["test_scores"], dict):
+            collected["score_names"] = list(r["test_scores"])
+            break
+    collected["pending"] += [r for r in results
+                             if r["fit_error"] is not None and not isinstance(r["test_scores"], dict)]
+    if collected["score_names"] is not None:
+        for r in collected["pending"]:
+            for key in ("test_scores", "train_scores"):
+                if key in r:
+                    r[key] = dict.fromkeys(collected["score_names"], error_score)
+        collected["pending"].clear()
 
 
 def _install():
@@ -39,28 +62,40 @@ def _install():
 
 
 @contextmanager
-def collect_fit_failures(error_score):
+def collect_fit_failures(error_score, owner=None):
     """Record failed fits of every round; warn once at the end, raise if all failed."""
     _install()
-    collected = {"fits": 0, "errors": Counter()}
+    collected = {"fits": 0, "errors": Counter(), "owner": owner, "score_names": None,
+                 "pending": []}
     token = _collector.set(collected)
     try:
         yield collected
     finally:
         _collector.reset(token)
+    raise_if_all_failed(collected)
     n_failed = sum(collected["errors"].values())
     if not n_failed:
         return
-    details = "\n".join(f"{'-' * 80}\n{n} fits failed with the following error:\n{err}"
-                        for err, n in collected["errors"].most_common(3))
-    if n_failed == collected["fits"]:
-        raise ValueError(
-            f"All the {n_failed} fits failed; the model is very likely misconfigured. "
-            f"Set error_score='raise' to see the first error.\n{details}"
-        )
+    details = _details(collected)
     warnings.warn(
         f"{n_failed} of {collected['fits']} fits failed; their scores were set to "
         f"error_score={error_score!r} and the search went on. The most frequent "
         f"errors:\n{details}",
         FitFailedWarning,
     )
+
+
+def _details(collected):
+    return "\n".join(f"{'-' * 80}\n{n} fits failed with the following error:\n{err}"
+                     for err, n in collected["errors"].most_common(3))
+
+
+def raise_if_all_failed(collected=None):
+    """Raise if every fit recorded so far failed; call it before the refit."""
+    collected = _collector.get() if collected is None else collected
+    n_failed = 0 if collected is None else sum(collected["errors"].values())
+    if n_failed and n_failed == collected["fits"]:
+        raise ValueError(
+            f"All the {n_failed} fits failed; the model is very likely misconfigured. "
+            f"Set error_score='raise' to see the first error.\n{_details(collected)}"
+        )

@@ -2,6 +2,7 @@
 
 import math
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -9,10 +10,10 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from ._fit_failures import collect_fit_failures
+from ._fit_failures import collect_fit_failures, raise_if_all_failed
 from .callbacks import SearchState
 from .optimizer import Optimizer
-from .space import parse_search_spaces
+from .space import Space, parse_search_spaces
 
 __all__ = ["BayesSearchCV"]
 
@@ -131,7 +132,7 @@ scorer_, n_splits_, refit_time_, multimetric_
 
     _parameter_constraints = {
         **BaseSearchCV._parameter_constraints,
-        "search_spaces": [dict, list],
+        "search_spaces": [dict, list, tuple, Space],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "n_points": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -201,11 +202,31 @@ scorer_, n_splits_, refit_time_, multimetric_
         self : object
         """
         self._fit_callbacks = callback
+        self._searching = True
         try:
-            with collect_fit_failures(self.error_score):
+            with collect_fit_failures(self.error_score, owner=self):
                 return super().fit(X, y, **params)
         finally:
-            del self._fit_callbacks
+            del self._fit_callbacks, self._searching
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # may be self.__dict__ itself
+        if state.pop("_searching", False):
+            # sklearn >= 1.9 ships the search to every parallel fit (``caller``
+            # of _fit_and_score, for its callback hooks only): leave out the
+            # user's callbacks, which need not be picklable, and the optimisers,
+            # whose model state grows with every round.
+            state.update(callbacks=None, _fit_callbacks=None)
+            state.pop("optimizers_", None)
+        return state
+
+    def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        # sklearn warns about non-finite scores whenever results are formatted,
+        # i.e. every round here; _run_search warns once at the end instead.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite",
+                                    category=UserWarning)
+            return super()._format_results(candidate_params, n_splits, out, more_results)
 
     def _run_search(self, evaluate_candidates, callback_ctx=None):
         spaces = parse_search_spaces(self.search_spaces)
@@ -241,9 +262,16 @@ scorer_, n_splits_, refit_time_, multimetric_
                         task_name="bayes-round", max_subtasks=k * self.n_splits_,
                         sequential_subtasks=False,
                     ).call_on_fit_task_begin(estimator=self)
-                results = evaluate_candidates(candidates, cv=cv, callback_ctx=round_ctx)
-                if round_ctx is not None:
-                    round_ctx.call_on_fit_task_end(estimator=self)
+                # sklearn prints "Fitting k folds for each of n candidates" when
+                # self.verbose > 0: every round here, so only from verbose >= 2.
+                verbose, self.verbose = self.verbose, max(self.verbose - 1, 0)
+                try:
+                    results = evaluate_candidates(candidates, cv=cv, callback_ctx=round_ctx)
+                finally:
+                    self.verbose = verbose
+                # An sklearn callback may ask to stop after this round.
+                sklearn_stop = (round_ctx is not None
+                                and bool(round_ctx.call_on_fit_task_end(estimator=self)))
                 new = [float(s) for s in results[self._optimised_metric(results)][-k:]]
                 # The optimiser minimises; failed candidates (nan) stay nan and it
                 # handles them (kept out of the model's fit, region avoided).
@@ -260,9 +288,15 @@ scorer_, n_splits_, refit_time_, multimetric_
                 state = SearchState(round=self.n_rounds_, scores=list(scores),
                                     best_score=best_scores[-1], best_scores=list(best_scores),
                                     elapsed=time.perf_counter() - start, cv_results=results)
-                stop = any(bool(cb(state)) for cb in stoppers)
+                stop = sklearn_stop or any(bool(cb(state)) for cb in stoppers)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
+        raise_if_all_failed()  # before sklearn refits a failing estimator
+        for key in (k for k in results if k.startswith(("mean_test_", "mean_train_"))):
+            bad = ~np.isfinite(np.asarray(results[key], dtype=float))
+            if bad.any():
+                warnings.warn(f"{int(bad.sum())} of {bad.size} candidates have a non-finite "
+                              f"{key[len('mean_'):]}.", UserWarning)
 
     def _log_round(self, candidates, scores, best, n_rounds):
         shown = ", ".join(f"{s:.4f}" for s in scores)

@@ -33,7 +33,8 @@ class SearchState:
     elapsed : float
         Seconds since the search started.
     cv_results : dict
-        ``cv_results_`` as it stands.
+        ``cv_results_`` as it stands when the callback runs (later rounds
+        extend its lists: copy what you want to keep).
 
     For scikit-optimize callbacks (``DeltaYStopper``, ``DeadlineStopper``...),
     the state also reads like skopt's result (minimisation): ``func_vals``
