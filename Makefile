@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sktune-installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup browser run test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,17 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Debian's chromium, for the test that renders a report in a real browser.
+# Without root it is skipped with a warning (and that test skips, except in CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "warning: could not install chromium (needs root); the browser test will skip"
+
 run: $(STAMP)
 	$(BIN)/python examples/tune_digits.py
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 tests
 
 bench: $(STAMP)

@@ -1,0 +1,457 @@
+"""The report's figures, drawn with matplotlib's object API into SVG text.
+
+Figures are ``matplotlib.figure.Figure`` objects saved straight to SVG: pyplot
+is never imported, so the user's backend and open figures are untouched, and
+the style lives in a local ``rc_context``. Every function returns the SVG
+document as a string, or None when the figure does not apply.
+"""
+
+import io
+import math
+
+import numpy as np
+
+from ._deps import figure_class, require
+from ._format import format_number, short_repr
+
+ACCENT = "#3b5bdb"
+BEST = "#f76707"
+FAIL = "#e03131"
+MUTED = "#adb5bd"
+INK = "#343a40"
+SECOND = "#12b886"
+
+_STYLE = {
+    "font.size": 9,
+    "font.family": "DejaVu Sans",
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 9,
+    "axes.labelcolor": "#495057",
+    "axes.edgecolor": "#ced4da",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": "#e9ecef",
+    "grid.linewidth": 0.8,
+    "xtick.color": "#6c757d",
+    "ytick.color": "#6c757d",
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "text.color": INK,
+    "svg.fonttype": "path",
+    "svg.hashsalt": "sktune-report",
+}
+
+#: Width of a figure that spans the report (inches); half-width ones are 6.
+FULL_WIDTH = 11.0
+HALF_WIDTH = 5.6
+_MAX_PARAM_PANELS = 24
+_MAX_CATEGORIES = 20
+_MAX_HEATMAP_LABELS = 25
+
+
+def _render(draw, width, height, *args):
+    """Run ``draw(fig, *args)`` on a new Figure inside the report style; return SVG."""
+    mpl = require("matplotlib")
+    with mpl.rc_context(_STYLE):
+        fig = figure_class()(figsize=(width, height), layout="constrained")
+        draw(fig, *args)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def _mark_failed(ax, x, label=True):
+    """Failed candidates as red crosses in a band along the bottom of the axes."""
+    x = np.asarray(x, dtype=float)
+    if len(x) == 0:
+        return
+    ax.scatter(x, np.full(len(x), 0.04), transform=ax.get_xaxis_transform(), marker="x",
+               color=FAIL, s=22, linewidths=1.2, zorder=4,
+               label=f"failed ({len(x)})" if label else None)
+    finite = x[np.isfinite(x)]
+    if len(finite):  # keep them inside the x range
+        ax.dataLim.update_from_data_x(finite, ignore=False)
+        ax.autoscale_view(scaley=False)
+
+
+def _legend_above(ax):
+    """A one-line legend above the axes, where it hides no point."""
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=4, borderaxespad=0.0,
+              handletextpad=0.4, columnspacing=1.2)
+
+
+def _reserve_fail_band(ax):
+    """Lower the y range so that the failure band sits below every score."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low - 0.1 * (high - low), high)
+
+
+def _plain_log_axis(ax):
+    """Log-scale x ticks written as plain numbers (0.001, 0.01, ... or 0.2, 0.5, 1)."""
+    ticker = require("matplotlib.ticker")
+    axis = ax.xaxis
+    low, high = ax.get_xlim()
+    subs = (1.0,) if high / max(low, 1e-300) > 100 else (1.0, 2.0, 5.0)
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_number(v, 3)))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _param_label(name, max_chars=34):
+    """Long pipeline names keep their end (``…__classifier__C``)."""
+    if len(name) <= max_chars:
+        return name
+    return "\N{HORIZONTAL ELLIPSIS}" + name[-(max_chars - 1):]
+
+
+def _score_axis_label(results, metric):
+    return f"mean CV {results.labels[metric]}"
+
+
+# -- per-fold spread -------------------------------------------------------------
+def plot_fold_spread(results, top=10):
+    """Every fold's score of the best ``top`` candidates (mean as a bar)."""
+    metric = results.primary
+    order = [i for i in results.order if np.isfinite(results.mean[metric][i])][:top]
+    if not order:
+        return None
+    height = 0.9 + 0.32 * len(order)
+    return _render(_draw_fold_spread, HALF_WIDTH, height, results, order)
+
+
+def _draw_fold_spread(fig, results, order):
+    ax = fig.add_subplot()
+    metric = results.primary
+    folds = results.folds[metric]
+    rank = results.rank
+    rng = np.random.default_rng(0)
+    for row, i in enumerate(order):
+        y = -row
+        scores = folds[i][np.isfinite(folds[i])]
+        color = BEST if i == results.best else ACCENT
+        if len(scores):
+            ax.plot([scores.min(), scores.max()], [y, y], color=color, alpha=0.35, lw=5,
+                    solid_capstyle="round")
+        jitter = rng.uniform(-0.12, 0.12, len(scores))
+        ax.scatter(scores, y + jitter, s=16, color=color, alpha=0.8, zorder=3,
+                   edgecolors="white", linewidths=0.5)
+        ax.plot([results.mean[metric][i]] * 2, [y - 0.3, y + 0.3], color=INK, lw=1.6, zorder=4)
+    ax.set_yticks([-r for r in range(len(order))])
+    ax.set_yticklabels([f"#{rank[i]}  (cand. {i})" for i in order])
+    ax.set_ylim(-len(order) + 0.4, 0.6)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel(f"{results.labels[metric]} per fold (bar: mean)")
+
+
+# -- optimisation history ----------------------------------------------------------
+def plot_history(results, metrics=None):
+    """Score of every candidate in evaluation order, with the best so far.
+
+    ``metrics`` defaults to the ranked metric alone; several give one panel each.
+    """
+    metrics = metrics or [results.primary]
+    height = 3.3 if len(metrics) == 1 else 1.9 * len(metrics) + 0.4
+    return _render(_draw_history, HALF_WIDTH if len(metrics) == 1 else FULL_WIDTH, height,
+                   results, metrics)
+
+
+def _draw_history(fig, results, metrics):
+    axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+    x = np.arange(1, results.n_candidates + 1)
+    halving = results.iterations is not None
+    for ax, metric in zip(axes, metrics):
+        score = results.mean[metric]
+        ok = np.isfinite(score)
+        if halving:
+            _draw_halving_points(ax, results, x, score)
+        else:
+            ax.scatter(x[ok], score[ok], s=18, color=ACCENT, alpha=0.75, zorder=3,
+                       edgecolors="white", linewidths=0.4, label="candidate")
+            best_so_far = np.fmax.accumulate(np.where(ok, score, -np.inf))
+            shown = np.isfinite(best_so_far)
+            ax.step(x[shown], best_so_far[shown], where="post", color=BEST, lw=1.6,
+                    label="best so far")
+        b = results.best
+        if np.isfinite(score[b]):
+            ax.scatter([b + 1], [score[b]], s=90, facecolors="none", edgecolors=BEST,
+                       linewidths=1.6, zorder=5, label="refit choice")
+        _mark_failed(ax, x[~ok])
+        if not ok.all():
+            _reserve_fail_band(ax)
+        ax.set_ylabel(results.labels[metric] if len(metrics) > 1
+                      else _score_axis_label(results, metric))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    _legend_above(axes[0])
+    axes[-1].set_xlabel("candidate, in evaluation order")
+
+
+def _draw_halving_points(ax, results, x, score):
+    mpl = require("matplotlib")
+    iterations = np.unique(results.iterations)
+    cmap = mpl.colormaps["viridis"]
+    for k, it in enumerate(iterations):
+        mask = (results.iterations == it) & np.isfinite(score)
+        resources = results.n_resources[results.iterations == it][0]
+        color = cmap(0.15 + 0.7 * k / max(len(iterations) - 1, 1))
+        ax.scatter(x[mask], score[mask], s=18, color=color, zorder=3, edgecolors="white",
+                   linewidths=0.4, label=f"iter {it} ({format_number(resources)} samples)")
+
+
+# -- score against each hyperparameter ------------------------------------------------
+def plot_param_scores(results, names=None):
+    """One panel per hyperparameter: the ranked score against its values."""
+    params = [p for p in results.params if p.n_distinct > 1]
+    if names is not None:
+        by_name = {p.name: p for p in params}
+        params = [by_name[n] for n in names if n in by_name] + \
+            [p for p in params if p.name not in names]
+    params = params[:_MAX_PARAM_PANELS]
+    if not params:
+        return None
+    ncols = min(3, len(params))
+    nrows = math.ceil(len(params) / ncols)
+    width = FULL_WIDTH if ncols > 1 else HALF_WIDTH
+    return _render(_draw_param_scores, width, 0.3 + 2.45 * nrows, results, params, ncols)
+
+
+def _draw_param_scores(fig, results, params, ncols):
+    nrows = math.ceil(len(params) / ncols)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    score = results.mean[results.primary]
+    for ax, param in zip(axes.flat, params):
+        if param.kind == "numeric":
+            _draw_numeric_param(ax, param, score, results.best)
+        else:
+            _draw_categorical_param(ax, param, score, results.best)
+        ax.set_title(_param_label(param.name), fontsize=9)
+    if not np.isfinite(score).all():
+        _reserve_fail_band(axes.flat[0])
+    for ax in axes.flat[len(params):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(_score_axis_label(results, results.primary))
+
+
+def _draw_numeric_param(ax, param, score, best):
+    x = param.numeric_values()
+    ok = np.isfinite(score) & np.isfinite(x)
+    ax.scatter(x[ok], score[ok], s=16, color=ACCENT, alpha=0.65, zorder=3,
+               edgecolors="white", linewidths=0.4)
+    distinct = np.unique(x[ok])
+    if 1 < len(distinct) <= 12 and ok.sum() >= 2 * len(distinct):  # repeated values: a grid
+        tops = [score[ok][x[ok] == v].max() for v in distinct]
+        ax.plot(distinct, tops, color=ACCENT, lw=1, alpha=0.5, zorder=2)
+    if ok[best]:
+        ax.scatter([x[best]], [score[best]], s=80, facecolors="none", edgecolors=BEST,
+                   linewidths=1.6, zorder=5)
+    _mark_failed(ax, x[~np.isfinite(score) & np.isfinite(x)], label=False)
+    if param.log:
+        ax.set_xscale("log")
+        _plain_log_axis(ax)
+        ax.set_xlabel("log scale", fontsize=7, color=MUTED)
+    elif np.all(np.mod(x[np.isfinite(x)], 1) == 0):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+def _draw_categorical_param(ax, param, score, best):
+    categories, codes = param.categories()
+    best_of = np.array([np.nanmax(np.where(codes == c, score, np.nan))
+                        if np.isfinite(score[codes == c]).any() else -np.inf
+                        for c in range(len(categories))])
+    shown = np.argsort(-best_of, kind="stable")[:_MAX_CATEGORIES]
+    shown = np.sort(shown)
+    position = {c: k for k, c in enumerate(shown)}
+    rng = np.random.default_rng(0)
+    for c in shown:
+        mask = codes == c
+        ok = mask & np.isfinite(score)
+        xs = position[c] + rng.uniform(-0.18, 0.18, ok.sum())
+        ax.scatter(xs, score[ok], s=16, color=ACCENT, alpha=0.65, zorder=3,
+                   edgecolors="white", linewidths=0.4)
+        if ok.any():
+            ax.plot([position[c] - 0.3, position[c] + 0.3], [score[ok].max()] * 2, color=INK,
+                    lw=1.2, zorder=4)
+        failed = mask & ~np.isfinite(score)
+        _mark_failed(ax, np.full(failed.sum(), position[c]), label=False)
+    if codes[best] in position and np.isfinite(score[best]):
+        ax.scatter([position[codes[best]]], [score[best]], s=80, facecolors="none",
+                   edgecolors=BEST, linewidths=1.6, zorder=5)
+    labels = [short_repr(categories[c], 16) for c in shown]
+    ax.set_xticks(range(len(shown)))
+    rotate = len(shown) > 4 or sum(len(t) for t in labels) > 24
+    ax.set_xticklabels(labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+    ax.set_xlim(-0.6, len(shown) - 0.4)
+    ax.grid(axis="x", visible=False)
+    if len(shown) < len(categories):
+        ax.set_xlabel(f"best {len(shown)} of {len(categories)} values", fontsize=7, color=MUTED)
+
+
+# -- importance ------------------------------------------------------------------------
+def plot_importance(importance):
+    """Horizontal bars: share of score variance per hyperparameter."""
+    if not importance.available:
+        return None
+    n = len(importance.names) + 1
+    return _render(_draw_importance, HALF_WIDTH, 0.8 + 0.3 * n, importance)
+
+
+def _draw_importance(fig, importance):
+    ax = fig.add_subplot()
+    names = [_param_label(n, 28) for n in importance.names] + ["interactions"]
+    values = list(importance.shares * 100) + [importance.interactions * 100]
+    colors = [ACCENT] * len(importance.names) + [MUTED]
+    y = -np.arange(len(values))
+    ax.barh(y, values, color=colors, height=0.62)
+    for yi, v in zip(y, values):
+        ax.text(v + 1, yi, f"{v:.0f}%", va="center", fontsize=8, color=INK)
+    ax.set_yticks(y)
+    ax.set_yticklabels(names)
+    ax.set_xlim(0, max(max(values) * 1.15 + 6, 10))
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("share of the score variance explained (%)")
+
+
+# -- cost against quality ---------------------------------------------------------------
+def plot_cost(results):
+    """Mean fit time against score, with the cheapest-for-its-score front."""
+    if not np.isfinite(results.fit_time).any():
+        return None
+    return _render(_draw_cost, HALF_WIDTH, 3.0, results)
+
+
+def _draw_cost(fig, results):
+    ax = fig.add_subplot()
+    score = results.mean[results.primary]
+    time = results.fit_time
+    ok = np.isfinite(score) & np.isfinite(time)
+    ax.scatter(time[ok], score[ok], s=18, color=ACCENT, alpha=0.7, zorder=3,
+               edgecolors="white", linewidths=0.4, label="candidate")
+    order = np.argsort(time[ok], kind="stable")
+    t, s = time[ok][order], score[ok][order]
+    if len(t):
+        front = s >= np.maximum.accumulate(s)
+        ax.step(t[front], s[front], where="post", color=SECOND, lw=1.5,
+                label="best score for its cost")
+    b = results.best
+    if ok[b]:
+        ax.scatter([time[b]], [score[b]], s=90, facecolors="none", edgecolors=BEST,
+                   linewidths=1.6, zorder=5, label="refit choice")
+    _mark_failed(ax, time[~np.isfinite(score) & np.isfinite(time)])
+    if not ok.all():
+        _reserve_fail_band(ax)
+    positive = time[np.isfinite(time) & (time > 0)]
+    if len(positive) and positive.max() / positive.min() > 10:
+        ax.set_xscale("log")
+        _plain_log_axis(ax)
+    ax.set_xlabel("mean fit time per fold (s)")
+    ax.set_ylabel(_score_axis_label(results, results.primary))
+    _legend_above(ax)
+
+
+# -- learning curves --------------------------------------------------------------------
+def plot_learning_curve(history):
+    """Train and validation loss per epoch (and the validation score)."""
+    if not history:
+        return None
+    score_key = next((k for k in ("valid_acc", "valid_r2") if any(k in r for r in history)),
+                     None)
+    width = FULL_WIDTH if score_key else HALF_WIDTH
+    return _render(_draw_learning_curve, width, 2.8, history, score_key)
+
+
+def _column(history, key):
+    return np.array([float(r.get(key, np.nan)) for r in history])
+
+
+def _draw_learning_curve(fig, history, score_key):
+    axes = fig.subplots(1, 2 if score_key else 1, squeeze=False)[0]
+    epochs = np.array([r.get("epoch", i + 1) for i, r in enumerate(history)])
+    ax = axes[0]
+    ax.plot(epochs, _column(history, "train_loss"), color=ACCENT, lw=1.6, label="train loss")
+    valid = _column(history, "valid_loss")
+    if np.isfinite(valid).any():
+        ax.plot(epochs, valid, color=BEST, lw=1.6, label="validation loss")
+        best = int(np.nanargmin(valid))
+        ax.scatter([epochs[best]], [valid[best]], s=40, color=BEST, zorder=4,
+                   label=f"lowest validation loss (epoch {epochs[best]})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(loc="upper right")
+    ax.set_title("Loss per epoch")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if score_key:
+        ax = axes[1]
+        label = "validation accuracy" if score_key == "valid_acc" else "validation R\u00b2"
+        ax.plot(epochs, _column(history, score_key), color=SECOND, lw=1.6)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.set_title(label.capitalize() + " per epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+# -- test data ----------------------------------------------------------------------------
+def plot_confusion(test):
+    """Confusion matrix (colour: share of the true class; text: counts)."""
+    n = len(test.classes)
+    side = min(max(3.0, 0.42 * n + 1.6), 7.5)
+    return _render(_draw_confusion, side + 0.9, side, test)
+
+
+def _draw_confusion(fig, test):
+    ax = fig.add_subplot()
+    counts = test.confusion
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    n = len(test.classes)
+    if n <= 20:
+        for i in range(n):
+            for j in range(n):
+                if counts[i, j]:
+                    ax.text(j, i, str(counts[i, j]), ha="center", va="center",
+                            fontsize=8 if n <= 12 else 6,
+                            color="white" if share[i, j] > 0.55 else INK)
+    step = max(1, math.ceil(n / _MAX_HEATMAP_LABELS))
+    labels = [short_repr(c, 14) for c in test.classes]
+    rotate = sum(len(t) for t in labels[::step]) > 30
+    ax.set_xticks(range(0, n, step))
+    ax.set_yticks(range(0, n, step))
+    ax.set_xticklabels(labels[::step], rotation=45 if rotate else 0,
+                       ha="right" if rotate else "center")
+    ax.set_yticklabels(labels[::step])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="share of the true class")
+
+
+def plot_residuals(test):
+    """Predicted against true values, and residuals against predictions."""
+    return _render(_draw_residuals, FULL_WIDTH, 3.2, test)
+
+
+def _draw_residuals(fig, test):
+    left, right = fig.subplots(1, 2)
+    y, p = test.y_true, test.y_pred
+    lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+    left.plot([lo, hi], [lo, hi], color=MUTED, lw=1, ls="--", label="perfect")
+    left.scatter(y, p, s=12, color=ACCENT, alpha=0.55, edgecolors="none")
+    left.set_xlabel("true value")
+    left.set_ylabel("predicted value")
+    left.set_title("Predicted against true (test)")
+    left.legend(loc="upper left")
+    right.axhline(0, color=MUTED, lw=1, ls="--")
+    right.scatter(p, y - p, s=12, color=ACCENT, alpha=0.55, edgecolors="none")
+    right.set_xlabel("predicted value")
+    right.set_ylabel("residual (true \N{MINUS SIGN} predicted)")
+    right.set_title("Residuals (test)")
+

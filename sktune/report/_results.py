@@ -1,0 +1,471 @@
+"""Read a fitted search into the facts a report shows.
+
+:func:`read_search` copies what it needs out of the search (``cv_results_``,
+``best_index_``, ``refit_time_``, the refitted model's training history) into a
+:class:`SearchResults`; it never calls ``fit`` or changes the search. Every
+other part of the report works from that snapshot.
+"""
+
+import math
+import numbers
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import is_classifier, is_regressor
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection._search import BaseSearchCV
+
+from ._format import _NOT_SET, full_repr, is_missing
+
+# A numeric hyperparameter whose values span this ratio (over a decade) or more,
+# all positive, is drawn on a log axis unless its search space says otherwise.
+_LOG_RATIO = 20.0
+
+
+@dataclass
+class Param:
+    """One hyperparameter of the search, as every candidate set it.
+
+    Attributes
+    ----------
+    name : str
+        The parameter name (``'svc__C'`` inside a pipeline).
+    values : list
+        The value of every candidate (``cv_results_`` row order); a candidate
+        of another sub-space that does not set it holds a "not set" sentinel.
+    kind : {'numeric', 'categorical'}
+        Numeric when every set value is a real number (bools excluded).
+    log : bool
+        Whether the parameter is best shown on a log scale.
+    """
+
+    name: str
+    values: list
+    kind: str
+    log: bool
+
+    @property
+    def n_distinct(self):
+        return len({_value_key(v) for v in self.values})
+
+    def numeric_values(self):
+        """Values as floats, NaN where not set (numeric parameters only)."""
+        return np.array([np.nan if is_missing(v) else float(v) for v in self.values])
+
+    def categories(self):
+        """Distinct values, sorted (None, bools, numbers, tuples, strings, others,
+        "not set"), and each candidate's code (index into them)."""
+        distinct = {}
+        for v in self.values:
+            distinct.setdefault(_value_key(v), v)
+        cats = sorted(distinct.values(), key=_category_order)
+        index = {_value_key(v): k for k, v in enumerate(cats)}
+        codes = [index[_value_key(v)] for v in self.values]
+        return cats, np.array(codes, dtype=int)
+
+
+@dataclass
+class SearchResults:
+    """Snapshot of a fitted search: scores, parameters and metadata.
+
+    Arrays are indexed by candidate, in ``cv_results_`` order (the evaluation
+    order for sequential searches).
+    """
+
+    search_name: str
+    estimator_name: str
+    metrics: list            # metric keys of cv_results_, the ranked one first
+    labels: dict             # metric key -> display name
+    scorer_names: dict       # metric key -> sklearn scoring name ('r2', ...) if known
+    mean: dict               # metric -> (n_candidates,)
+    std: dict
+    folds: dict              # metric -> (n_candidates, n_splits)
+    train_mean: dict         # metric -> (n_candidates,), with return_train_score
+    fit_time: np.ndarray
+    score_time: np.ndarray
+    params: list             # list of Param
+    param_dicts: list        # the ``params`` entry of cv_results_
+    n_splits: int
+    best_index: object       # int or None (refit=False with several metrics)
+    refit_time: object       # float or None
+    iterations: object       # (n_candidates,) for successive halving, else None
+    n_resources: object
+    task: str                # 'classification', 'regression' or 'unknown'
+    ranked_note: str = ""
+    history: object = None   # per-epoch records of the refitted network, or None
+    history_owner: str = ""
+
+    @property
+    def primary(self):
+        """The metric that ranks the candidates (the refit metric)."""
+        return self.metrics[0]
+
+    @property
+    def n_candidates(self):
+        return len(self.fit_time)
+
+    @property
+    def failed(self):
+        """Candidates with at least one failed fit (a NaN fold score)."""
+        return np.isnan(self.folds[self.primary]).any(axis=1)
+
+    @property
+    def n_failed_fits(self):
+        return int(np.isnan(self.folds[self.primary]).sum())
+
+    @property
+    def n_fits(self):
+        return self.n_candidates * self.n_splits
+
+    @property
+    def order(self):
+        """Candidate indices, best first: by halving iteration (last first), then
+        mean score; failed candidates last, ties by evaluation order."""
+        score = self.mean[self.primary]
+        key_score = np.where(np.isnan(score), -np.inf, score)
+        keys = [np.arange(self.n_candidates), -key_score]
+        if self.iterations is not None:
+            keys.append(-self.iterations)
+        return np.lexsort(keys)
+
+    @property
+    def rank(self):
+        """Rank of each candidate (1 is best; equal scores share a rank)."""
+        order = self.order
+        score = self.mean[self.primary]
+        it = self.iterations if self.iterations is not None else np.zeros(len(score))
+        rank = np.empty(len(order), dtype=int)
+        previous, current = None, 0
+        for position, i in enumerate(order, start=1):
+            key = (it[i], None if np.isnan(score[i]) else score[i])
+            if key != previous:
+                current, previous = position, key
+            rank[i] = current
+        return rank
+
+    @property
+    def best(self):
+        """Index of the best candidate: the search's ``best_index_`` or rank 1."""
+        return self.best_index if self.best_index is not None else int(self.order[0])
+
+
+def check_search(search):
+    """Raise a clear error unless ``search`` is a fitted hyperparameter search."""
+    if hasattr(search, "cv_results_"):
+        return
+    if isinstance(search, BaseSearchCV) or hasattr(type(search), "_run_search"):
+        raise NotFittedError(
+            f"This {type(search).__name__} is not fitted yet: call fit first, then "
+            "cv_report(search)."
+        )
+    raise TypeError(
+        "cv_report needs a fitted hyperparameter search such as GridSearchCV, "
+        "RandomizedSearchCV, HalvingGridSearchCV or sktune.BayesSearchCV; got "
+        f"{type(search).__name__}."
+    )
+
+
+def read_search(search):
+    """Copy the facts a report needs out of a fitted search.
+
+    Parameters
+    ----------
+    search : fitted BaseSearchCV (or anything with a compatible ``cv_results_``)
+
+    Returns
+    -------
+    results : SearchResults
+    """
+    check_search(search)
+    cv = search.cv_results_
+    metrics = [k[len("mean_test_"):] for k in cv if k.startswith("mean_test_")]
+    if not metrics or "params" not in cv:
+        raise ValueError(
+            f"{type(search).__name__}.cv_results_ has no 'mean_test_*' scores or no "
+            "'params'; cv_report reads the cv_results_ of scikit-learn searches."
+        )
+    primary, ranked_note = _primary_metric(search, metrics)
+    metrics = [primary] + [m for m in metrics if m != primary]
+    n_splits = _n_splits(cv, primary)
+    folds = {m: np.column_stack([_floats(cv[f"split{k}_test_{m}"]) for k in range(n_splits)])
+             for m in metrics}
+    n = len(cv["params"])
+    best_index = getattr(search, "best_index_", None)
+    refit_time = getattr(search, "refit_time_", None)
+    history, owner = _refit_history(search)
+    estimator = getattr(search, "estimator", None)
+    return SearchResults(
+        search_name=type(search).__name__,
+        estimator_name=describe_estimator(estimator),
+        metrics=metrics,
+        labels={m: _metric_label(search, m) for m in metrics},
+        scorer_names=_scorer_names(search, metrics),
+        mean={m: _floats(cv[f"mean_test_{m}"]) for m in metrics},
+        std={m: _floats(cv[f"std_test_{m}"]) for m in metrics},
+        folds=folds,
+        train_mean={m: _floats(cv[f"mean_train_{m}"]) for m in metrics
+                    if f"mean_train_{m}" in cv},
+        fit_time=_floats(cv.get("mean_fit_time", np.full(n, np.nan))),
+        score_time=_floats(cv.get("mean_score_time", np.full(n, np.nan))),
+        params=_read_params(search, cv["params"]),
+        param_dicts=[dict(p) for p in cv["params"]],
+        n_splits=n_splits,
+        best_index=None if best_index is None else int(best_index),
+        refit_time=None if refit_time is None else float(refit_time),
+        iterations=np.asarray(cv["iter"], dtype=int).copy() if "iter" in cv else None,
+        n_resources=np.asarray(cv["n_resources"]).copy() if "n_resources" in cv else None,
+        task=_task(estimator),
+        ranked_note=ranked_note,
+        history=history,
+        history_owner=owner,
+    )
+
+
+def describe_estimator(estimator):
+    """``'SVC'``, ``'Pipeline(StandardScaler → SVC)'``, ... for the report header."""
+    if estimator is None:
+        return "unknown estimator"
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps:
+        inner = " \N{RIGHTWARDS ARROW} ".join(
+            type(step).__name__ if step not in (None, "passthrough") else "passthrough"
+            for _, step in steps
+        )
+        return f"{type(estimator).__name__}({inner})"
+    return type(estimator).__name__
+
+
+def final_estimator(estimator):
+    """The last step of a pipeline, or the estimator itself."""
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps:
+        return final_estimator(steps[-1][1])
+    return estimator
+
+
+# -- helpers -----------------------------------------------------------------------
+def _floats(values):
+    return np.array(np.ma.filled(np.ma.asarray(values, dtype=float), np.nan), dtype=float)
+
+
+def _n_splits(cv, metric):
+    pattern = re.compile(rf"split(\d+)_test_{re.escape(metric)}$")
+    found = [int(m.group(1)) for k in cv if (m := pattern.match(k))]
+    return max(found) + 1 if found else 0
+
+
+def _primary_metric(search, metrics):
+    if "score" in metrics:
+        return "score", ""
+    refit = getattr(search, "refit", None)
+    if isinstance(refit, str) and refit in metrics:
+        return refit, ""
+    return metrics[0], (
+        f"No refit metric was named (refit={refit!r}), so candidates are ranked by the "
+        f"first metric, {metrics[0]!r}."
+    )
+
+
+def _metric_label(search, metric):
+    if metric != "score":
+        return metric
+    scoring = getattr(search, "scoring", None)
+    if isinstance(scoring, str):
+        return scoring
+    if scoring is None:
+        estimator = getattr(search, "estimator", None)
+        if estimator is not None and is_classifier(estimator):
+            return "accuracy"
+        if estimator is not None and is_regressor(estimator):
+            return "R\N{SUPERSCRIPT TWO}"
+        return "score"
+    name = getattr(scoring, "__name__", None) or getattr(
+        getattr(scoring, "_score_func", None), "__name__", None)
+    return f"score ({name})" if name else "score"
+
+
+def _scorer_names(search, metrics):
+    """``{metric: sklearn scoring string}`` where the search names one."""
+    scoring = getattr(search, "scoring", None)
+    names = {}
+    if metrics == ["score"]:
+        if isinstance(scoring, str):
+            names["score"] = scoring
+        elif scoring is None:
+            task = _task(getattr(search, "estimator", None))
+            names["score"] = {"classification": "accuracy", "regression": "r2"}.get(task)
+    elif isinstance(scoring, dict):
+        names = {m: v for m, v in scoring.items() if isinstance(v, str)}
+    elif isinstance(scoring, (list, tuple, set)):
+        names = {m: m for m in scoring if isinstance(m, str)}
+    return {m: names.get(m) for m in metrics}
+
+
+def _task(estimator):
+    if estimator is None:
+        return "unknown"
+    if is_classifier(estimator):
+        return "classification"
+    if is_regressor(estimator):
+        return "regression"
+    return "unknown"
+
+
+def _value_key(value):
+    """A hashable identity for any parameter value (estimators, lists, dicts...)."""
+    if is_missing(value):
+        return ("__sktune_not_set__",)
+    try:
+        hash(value)
+    except TypeError:
+        return (type(value).__name__, full_repr(value))
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    return (type(value).__name__, value) if isinstance(value, (bool, np.bool_)) else value
+
+
+def _category_order(value):
+    """Sort key putting like with like: (group, numbers, text)."""
+    if is_missing(value):
+        return (6, (), "")
+    if value is None:
+        return (0, (), "")
+    if isinstance(value, (bool, np.bool_)):
+        return (1, (float(value),), "")
+    if _is_real(value):
+        return (2, (float(value),), "")
+    if isinstance(value, tuple) and all(_is_real(v) for v in value):
+        return (3, tuple(float(v) for v in value), "")
+    if isinstance(value, str):
+        return (4, (), value)
+    return (5, (), full_repr(value))
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _read_params(search, param_dicts):
+    names = []
+    for params in param_dicts:
+        names += [name for name in params if name not in names]
+    declared = _declared_log_scales(search)
+    result = []
+    for name in names:
+        values = [params.get(name, _NOT_SET) for params in param_dicts]
+        present = [v for v in values if not is_missing(v)]
+        numeric = bool(present) and all(_is_real(v) and math.isfinite(v) for v in present)
+        if numeric:
+            log = declared.get(name)
+            if log is None:
+                low, high = min(present), max(present)
+                log = low > 0 and high / low >= _LOG_RATIO
+            result.append(Param(name, values, "numeric", bool(log)))
+        else:
+            result.append(Param(name, values, "categorical", False))
+    return result
+
+
+def _declared_log_scales(search):
+    """``{name: is_log}`` for the parameters whose search space states a scale.
+
+    Read from ``search_spaces`` (BayesSearchCV) or ``param_distributions``
+    (randomized searches): ``Real(..., prior='log-uniform')``,
+    ``(low, high, 'log-uniform')`` or ``scipy.stats.loguniform``. Plain lists
+    (grids) declare nothing, and the value range decides.
+    """
+    from ..search.space import parse_search_spaces
+
+    spaces = getattr(search, "search_spaces", None)
+    if spaces is None:
+        spaces = getattr(search, "param_distributions", None)
+    if spaces is None:
+        return {}
+    scales = {}
+    entries = spaces if isinstance(spaces, (list, tuple)) else [spaces]
+    for entry in entries:
+        try:
+            parsed = parse_search_spaces(entry)
+        except Exception:  # a space this parser does not read: fall back to values
+            continue
+        for space, _ in parsed:
+            for dim in space.dimensions:
+                if getattr(dim, "kind", "categorical") != "categorical":
+                    scales[dim.name] = bool(scales.get(dim.name) or dim.is_log)
+    return scales
+
+
+def _refit_history(search):
+    """Per-epoch records of the refitted best model when it is a network.
+
+    Returns ``(records, owner)``: a list of dicts (``epoch``, ``train_loss``,
+    ``valid_loss``, ``valid_acc``/``valid_r2``, ...) and the estimator's class
+    name; ``(None, '')`` without a refitted network.
+    """
+    best = getattr(search, "best_estimator_", None)
+    if best is None:
+        return None, ""
+    net = final_estimator(best)
+    history = getattr(net, "history_", None)
+    if history is None:
+        history = getattr(net, "history", None)
+    if history is None or not hasattr(history, "__len__") or len(history) == 0:
+        return None, ""
+    records = []
+    for entry in history:
+        if not hasattr(entry, "items"):
+            return None, ""
+        records.append({k: v for k, v in entry.items()
+                        if k != "batches" and isinstance(v, (numbers.Real, np.number))})
+    if not any("train_loss" in r for r in records):
+        return None, ""
+    return records, type(net).__name__
+
+
+def results_frame(results):
+    """The ranked pandas DataFrame of a report: one row per candidate.
+
+    Columns: ``rank``; ``mean_test_<metric>`` and ``std_test_<metric>`` for
+    every metric (the ranked one first), ``mean_train_<metric>`` when train
+    scores were kept; ``mean_fit_time`` and ``mean_score_time`` (seconds);
+    ``iter`` and ``n_resources`` for successive halving; then one column per
+    hyperparameter (``param_<name>`` if a name clashes with the columns
+    before). The index, ``candidate``, is the row of ``cv_results_``.
+    Parameters a candidate does not set (other sub-grid) are ``<NA>``.
+    """
+    from ._deps import require
+
+    pd = require("pandas")
+    data = {"rank": results.rank}
+    for m in results.metrics:
+        data[f"mean_test_{m}"] = results.mean[m]
+        data[f"std_test_{m}"] = results.std[m]
+        if m in results.train_mean:
+            data[f"mean_train_{m}"] = results.train_mean[m]
+    data["mean_fit_time"] = results.fit_time
+    data["mean_score_time"] = results.score_time
+    if results.iterations is not None:
+        data["iter"] = results.iterations
+        data["n_resources"] = results.n_resources
+    for param in results.params:
+        column = param.name if param.name not in data else f"param_{param.name}"
+        data[column] = _param_column(pd, param)
+    index = pd.RangeIndex(results.n_candidates, name="candidate")
+    return pd.DataFrame(data, index=index).iloc[results.order]
+
+
+def _param_column(pd, param):
+    missing = [is_missing(v) for v in param.values]
+    if param.kind == "numeric":
+        present = [v for v in param.values if not is_missing(v)]
+        if all(isinstance(v, numbers.Integral) for v in present):
+            if any(missing):
+                return pd.array([pd.NA if m else int(v) for v, m in zip(param.values, missing)],
+                                dtype="Int64")
+            return np.array(param.values, dtype=np.int64)
+        return param.numeric_values()
+    column = np.empty(len(param.values), dtype=object)
+    for i, (v, m) in enumerate(zip(param.values, missing)):
+        column[i] = pd.NA if m else v
+    return column

@@ -1,0 +1,295 @@
+"""The report's text content, independent of the output format.
+
+Summary figures, the leaderboard, the per-metric table, importance rows and
+test tables are built here once, as rows of :class:`Cell`; the HTML and
+markdown writers only lay them out.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._format import (MAX_VALUE_CHARS, format_number, format_score, format_seconds,
+                      full_repr, short_repr)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell.
+
+    Attributes
+    ----------
+    text : str
+        What is shown (parameter values already shortened).
+    full : str
+        The whole value when ``text`` was shortened, else ''.
+    kind : str
+        'num' (right-aligned number), 'text', 'name' (a parameter name),
+        'param' (a parameter value) or 'fail' (a failed score).
+    bar : float or None
+        0..1 position of a score between the worst and best shown.
+    """
+
+    text: str
+    full: str = ""
+    kind: str = "text"
+    bar: object = None
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list
+    rows: list               # list of list of Cell
+    highlight: object = None  # index of the row to highlight (the best)
+    caption: str = ""
+
+
+def value_cell(value, max_chars=MAX_VALUE_CHARS):
+    whole = full_repr(value)
+    text = short_repr(value, max_chars)
+    return Cell(text, whole if text != whole else "", "param")
+
+
+def _score_cell(mean, std=None, low=None, high=None):
+    if not np.isfinite(mean):
+        return Cell("failed", kind="fail")
+    bar = None
+    if low is not None and high is not None and high > low:
+        bar = float((mean - low) / (high - low))
+    return Cell(format_score(mean, std), kind="num", bar=bar)
+
+
+def _signed(x):
+    """``'+0.0123'`` / ``'\N{MINUS SIGN}0.0781'``."""
+    if not np.isfinite(x):
+        return "n/a"
+    sign = "+" if x >= 0 else "\N{MINUS SIGN}"
+    return f"{sign}{abs(x):.4f}"
+
+
+# -- summary -----------------------------------------------------------------------------
+def headline(results):
+    """``'GridSearchCV of SVC'`` and the line under it."""
+    title = f"{results.search_name} of {results.estimator_name}"
+    fits = f"{results.n_candidates} candidate{'s' if results.n_candidates != 1 else ''}"
+    if results.iterations is not None:
+        n_iter = len(np.unique(results.iterations))
+        fits += f" over {n_iter} halving iteration{'s' if n_iter != 1 else ''}"
+    fits += f" \N{MULTIPLICATION SIGN} {results.n_splits} folds = {results.n_fits} fits"
+    ranked = f"ranked by mean CV {results.labels[results.primary]}"
+    return title, f"{fits} \N{MIDDLE DOT} {ranked}"
+
+
+def summary_items(results, test=None):
+    """The headline numbers: list of ``(label, value, detail)``."""
+    m, b = results.primary, results.best
+    label = results.labels[m]
+    std = results.std[m][b]
+    spread = f"\N{PLUS-MINUS SIGN} {std:.4f} over " if np.isfinite(std) else ""
+    items = [(f"Best mean CV {label}", format_score(results.mean[m][b]),
+              f"{spread}{results.n_splits} folds \N{MIDDLE DOT} candidate {b}")]
+    if test is not None and m in test.search_scores:
+        cv = results.mean[m][b]
+        diff = test.search_scores[m] - cv
+        items.append((f"Test {label}", format_score(test.search_scores[m]),
+                      f"{_signed(diff)} vs CV "
+                      f"\N{MIDDLE DOT} {test.n_samples} samples"))
+    items.append(("Candidates", str(results.n_candidates),
+                  f"{results.n_fits} fits of {results.n_splits} folds"))
+    failed = results.n_failed_fits
+    n_cand = int(results.failed.sum())
+    items.append(("Failed fits", str(failed),
+                  f"{n_cand} candidate{'s' if n_cand != 1 else ''} affected" if failed
+                  else "every fit succeeded"))
+    total = float(np.nansum(results.fit_time) * results.n_splits)
+    items.append(("Refit time", format_seconds(results.refit_time),
+                  f"search fits: {format_seconds(total)} in total"
+                  if results.refit_time is not None else "no refit (refit=False)"))
+    return items
+
+
+def best_params_table(results):
+    params = results.param_dicts[results.best]
+    rows = [[Cell(name, kind="name"), value_cell(value, 80)] for name, value in params.items()]
+    return Table(["parameter", "value"], rows)
+
+
+def notes(results):
+    """Things to know when reading the report, as sentences."""
+    found = []
+    if results.ranked_note:
+        found.append(results.ranked_note)
+    if results.n_failed_fits:
+        n = int(results.failed.sum())
+        found.append(
+            f"{results.n_failed_fits} of {results.n_fits} fits failed (NaN score); "
+            f"{n} candidate{'s' if n != 1 else ''} with a failed fold "
+            f"{'are' if n != 1 else 'is'} ranked last and shown as red crosses in the plots.")
+    if results.iterations is not None:
+        found.append(
+            "Successive halving: candidates of later iterations were trained on more "
+            "samples, so they are ranked first; scores of different iterations do not "
+            "compare directly.")
+    if results.best_index is not None and results.rank[results.best_index] != 1:
+        found.append(
+            f"The search's refit choice (best_index_ = {results.best_index}) is not the "
+            "top-ranked candidate: refit chose by its own rule.")
+    return found
+
+
+# -- leaderboard ----------------------------------------------------------------------------
+def leaderboard(results, top=None):
+    """Ranked candidates: rank, every metric, fit time, every parameter."""
+    order = list(results.order)
+    shown = order if top is None else order[:top]
+    header = ["rank", "cand."]
+    for m in results.metrics:
+        header.append(f"CV {results.labels[m]}")
+        if m in results.train_mean:
+            header.append(f"train {results.labels[m]}")
+    if results.iterations is not None:
+        header += ["iter", "samples"]
+    header.append("fit time")
+    header += [p.name for p in results.params]
+    ranges = {}
+    for m in results.metrics:
+        finite = results.mean[m][np.isfinite(results.mean[m])]
+        ranges[m] = (finite.min(), finite.max()) if len(finite) else (None, None)
+    rank = results.rank
+    rows = []
+    for i in shown:
+        row = [Cell(str(rank[i]), kind="num"), Cell(str(i), kind="num")]
+        for m in results.metrics:
+            row.append(_score_cell(results.mean[m][i], results.std[m][i], *ranges[m]))
+            if m in results.train_mean:
+                row.append(_score_cell(results.train_mean[m][i]))
+        if results.iterations is not None:
+            row += [Cell(str(results.iterations[i]), kind="num"),
+                    Cell(format_number(results.n_resources[i]), kind="num")]
+        row.append(Cell(format_seconds(results.fit_time[i]), kind="num"))
+        row += [value_cell(p.values[i]) for p in results.params]
+        rows.append(row)
+    highlight = shown.index(results.best) if results.best in shown else None
+    caption = (f"Top {len(shown)} of {results.n_candidates} candidates"
+               if len(shown) < results.n_candidates else
+               f"All {results.n_candidates} candidate{'s' if results.n_candidates != 1 else ''}")
+    caption += "; mean \N{PLUS-MINUS SIGN} std over folds; fit time is the mean per fold."
+    return Table(header, rows, highlight, caption)
+
+
+def metrics_table(results):
+    """With several metrics: the best candidate of each, and the refit choice's score."""
+    if len(results.metrics) < 2:
+        return None
+    b = results.best
+    rows = []
+    for m in results.metrics:
+        score = results.mean[m]
+        if np.isfinite(score).any():
+            top = int(np.nanargmax(score))
+            best_text = format_score(score[top], results.std[m][top])
+        else:
+            top, best_text = None, "failed"
+        rows.append([
+            Cell(results.labels[m] + (" (ranked)" if m == results.primary else "")),
+            Cell(best_text, kind="num"),
+            Cell("" if top is None else str(top), kind="num"),
+            _score_cell(score[b], results.std[m][b]),
+        ])
+    return Table(["metric", "best mean CV score", "by candidate",
+                  f"refit choice (cand. {b})"], rows)
+
+
+def importance_table(importance):
+    if not importance.available:
+        return None
+    rows = [[Cell(name), Cell(f"{share * 100:.1f}%", kind="num", bar=float(share))]
+            for name, share in zip(importance.names, importance.shares)]
+    rows.append([Cell("interactions (jointly)"),
+                 Cell(f"{importance.interactions * 100:.1f}%", kind="num",
+                      bar=float(importance.interactions))])
+    return Table(["hyperparameter", "share of score variance"], rows)
+
+
+def importance_fit_note(importance):
+    """One sentence on how well the surrogate predicts unseen candidates."""
+    if importance.oob_r2 is None:
+        return ""
+    note = (f"Surrogate fitted on {importance.n_candidates} candidates; out-of-bag "
+            f"R\N{SUPERSCRIPT TWO} {importance.oob_r2:.2f}")
+    if importance.oob_r2 < 0.3:
+        note += " (low: with few or noisy candidates, read the shares as rough)"
+    note += "."
+    if importance.constant:
+        note += " Not varied: " + ", ".join(importance.constant) + "."
+    return note
+
+
+# -- learning curve ------------------------------------------------------------------------
+def learning_curve_summary(results):
+    """Final and best epoch of the refitted network, as sentences."""
+    history = results.history
+    if not history:
+        return ""
+    last = history[-1]
+    text = (f"The refitted best model ({results.history_owner}) trained for "
+            f"{len(history)} epochs on the whole training set; final train loss "
+            f"{format_number(last.get('train_loss', np.nan))}")
+    valid = [r.get("valid_loss", np.nan) for r in history]
+    if np.isfinite(valid).any():
+        best = int(np.nanargmin(valid))
+        text += (f", validation loss {format_number(valid[-1])} (lowest "
+                 f"{format_number(valid[best])} at epoch {best + 1})")
+    return text + "."
+
+
+# -- test data -------------------------------------------------------------------------------
+# sklearn scoring names of the headline test metrics; "neg_" ones are negated.
+_HEADLINE_SCORERS = {
+    "accuracy": "accuracy",
+    "precision_macro": "precision (macro)",
+    "recall_macro": "recall (macro)",
+    "f1_macro": "F1 (macro)",
+    "r2": "R\N{SUPERSCRIPT TWO}",
+    "neg_mean_absolute_error": "MAE",
+    "neg_root_mean_squared_error": "RMSE",
+}
+
+
+def _metric_text(x):
+    x = float(x)
+    return f"{x:.4f}" if np.isfinite(x) and abs(x) < 100 else format_number(x, 6)
+
+
+def test_summary_table(results, test):
+    """Test metrics, each next to the refit choice's mean CV score where the
+    search scored the same metric."""
+    b = results.best
+    cv_of, extra = {}, []
+    for m in test.search_scores:
+        name = results.scorer_names.get(m)
+        headline = _HEADLINE_SCORERS.get(name)
+        if headline in test.summary:
+            sign = -1.0 if name.startswith("neg_") else 1.0
+            cv_of[headline] = sign * results.mean[m][b]
+        else:
+            extra.append(m)
+    rows = [[Cell(name), Cell(_metric_text(value), kind="num"),
+             Cell(_metric_text(cv_of[name]) if name in cv_of else "", kind="num")]
+            for name, value in test.summary.items()]
+    rows += [[Cell(f"{results.labels[m]} (search scorer)"),
+              Cell(_metric_text(test.search_scores[m]), kind="num"),
+              Cell(_metric_text(results.mean[m][b]), kind="num")] for m in extra]
+    return Table(["metric", f"test ({test.n_samples} samples)", "mean CV"], rows)
+
+
+def per_class_table(test):
+    if test.task != "classification":
+        return None
+    rows = []
+    for r in test.per_class:
+        first = Cell(r["label"]) if r.get("average") else value_cell(r["label"], 30)
+        rows.append([first] + [Cell(f"{r[k]:.3f}", kind="num", bar=r[k])
+                               for k in ("precision", "recall", "f1")]
+                    + [Cell(str(r["support"]), kind="num")])
+    return Table(["class", "precision", "recall", "F1", "support"], rows)
