@@ -18,13 +18,14 @@ from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import SCHEDULES, EarlyStopping, LRSchedule
 from ._data import TensorData
 from ._options import (COUPLED_WEIGHT_DECAY, FUSED_OPTIMIZERS, MOMENTUM_OPTIMIZERS,
                        OPTIMIZERS, ROUTED_PREFIXES, penalty_coefficients, resolve_device)
+from ._threads import fit_threads, torch_threads
 from .modules import ACTIVATIONS, MLP, ResidualMLP
 
 #: Built-in modules that need 2-D input (custom modules and ConvNet may take n-D).
@@ -36,9 +37,14 @@ def _routed_key(key):
     return bool(sep) and bool(rest) and prefix in ROUTED_PREFIXES
 
 
+#: Public attributes set by ``fit`` (everything else public is a parameter).
+_FITTED_ATTRIBUTES = frozenset({"net_", "history_", "n_iter_", "classes_", "n_features_in_",
+                                "feature_names_in_"})
+
+
 def _is_extra_param(key, declared):
     """A parameter given through ``**kwargs``: public, not fitted, not declared."""
-    return not (key in declared or key.startswith("_") or key.endswith("_"))
+    return not (key in declared or key.startswith("_") or key in _FITTED_ATTRIBUTES)
 
 
 class BaseNeuralNet(BaseEstimator):
@@ -70,6 +76,7 @@ class BaseNeuralNet(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str, torch.device],
+        "torch_threads": [None, Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "callbacks": [None, list],
@@ -97,6 +104,7 @@ class BaseNeuralNet(BaseEstimator):
         tol=1e-4,
         random_state=None,
         device="cpu",
+        torch_threads=None,
         verbose=0,
         warm_start=False,
         callbacks=None,
@@ -122,6 +130,7 @@ class BaseNeuralNet(BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.device = device
+        self.torch_threads = torch_threads
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
@@ -221,7 +230,8 @@ class BaseNeuralNet(BaseEstimator):
         if self.optimizer in MOMENTUM_OPTIMIZERS:
             kwargs["momentum"] = float(self.momentum)
         user = self._routed_params("optimizer")
-        if (issubclass(optimizer_cls, FUSED_OPTIMIZERS) and "fused" not in user
+        builtin = isinstance(self.optimizer, str)  # a user's class may not take `fused`
+        if (builtin and issubclass(optimizer_cls, FUSED_OPTIMIZERS) and "fused" not in user
                 and "foreach" not in user and torch.device(device).type in ("cpu", "cuda")):
             kwargs["fused"] = True
         kwargs.update(user)
@@ -282,10 +292,28 @@ class BaseNeuralNet(BaseEstimator):
         return self.module in _FLAT_INPUT_MODULES
 
     def _validate_X(self, X, y="no_validation", reset=True):
-        kwargs = dict(reset=reset, dtype=np.float32, allow_nd=not self._flat_input())
-        if isinstance(y, str) and y == "no_validation":
-            return validate_data(self, X, **kwargs), None
-        return validate_data(self, X, y, **kwargs, **self._y_validation)
+        """sklearn's checks on ``X`` (and ``y``); n-D samples are checked flat.
+
+        ``n_features_in_`` counts all values of a sample (``C*H*W`` for
+        images), so a ConvNet fitted on images also predicts flat rows.
+        """
+        shape = None
+        if not self._flat_input() and getattr(X, "ndim", 2) > 2:
+            X = np.asarray(X)
+            shape = X.shape[1:]
+            X = X.reshape(len(X), -1)
+        no_y = isinstance(y, str) and y == "no_validation"
+        args, extra = ((X,), {}) if no_y else ((X, y), self._y_validation)
+        out = validate_data(self, *args, reset=reset, dtype=np.float32, **extra)
+        X, y = (out, None) if no_y else out
+        if reset:
+            self._sample_shape = shape
+        elif shape is not None and self._sample_shape is not None and shape != self._sample_shape:
+            raise ValueError(f"X has samples of shape {shape}, but {type(self).__name__} was "
+                             f"fitted on samples of shape {self._sample_shape}.")
+        if self._sample_shape is not None:
+            X = X.reshape(len(X), *self._sample_shape)
+        return X, y
 
     @contextmanager
     def _seeded_torch(self, device):
@@ -342,7 +370,7 @@ class BaseNeuralNet(BaseEstimator):
         device = self.net_.device
         self.net_.train_split = (None if valid is None
                                  else predefined_split(TensorData(*valid, device=device)))
-        with self._seeded_torch(device):
+        with self._seeded_torch(device), torch_threads(fit_threads(self.torch_threads)):
             self.net_.partial_fit(TensorData(X_train, y_train, device=device), epochs=epochs)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.history_)
@@ -416,7 +444,9 @@ class BaseNeuralNet(BaseEstimator):
         """Raw module outputs for ``X`` as a CPU float tensor."""
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        return self.net_.forward(TensorData(X, device=self.net_.device), training=False).float()
+        with torch_threads(fit_threads(self.torch_threads)):
+            data = TensorData(X, device=self.net_.device)
+            return self.net_.forward(data, training=False).float()
 
     @property
     def module_(self):

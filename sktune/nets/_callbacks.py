@@ -52,10 +52,14 @@ class LRSchedule(Callback):
         return kwargs
 
     def on_train_begin(self, net, **kwargs):
-        # Created once: continued training keeps the schedule's position.
-        if getattr(self, "scheduler_", None) is None:
+        # Created once: continued training keeps the schedule's position. After
+        # a pickle round trip the optimiser is a new object: rebind, keep position.
+        old = getattr(self, "scheduler_", None)
+        if old is None or old.optimizer is not net.optimizer_:
             cls = getattr(torch.optim.lr_scheduler, SCHEDULES[self.name][0])
             self.scheduler_ = cls(net.optimizer_, **self.scheduler_kwargs())
+            if old is not None:
+                self.scheduler_.load_state_dict(old.state_dict())
 
     def on_epoch_end(self, net, **kwargs):
         if self.name == "plateau":

@@ -9,6 +9,15 @@ import torch
 from torch.utils.data import Dataset
 
 
+def _as_tensor(array, device):
+    # torch cannot share read-only memory (joblib memory-maps large inputs
+    # read-only): copy those rather than warn.
+    flags = getattr(array, "flags", None)
+    if flags is None or flags.writeable:
+        return torch.as_tensor(array, device=device)
+    return torch.tensor(array, device=device)
+
+
 class TensorData(Dataset):
     """Inputs (and optional targets) converted once to tensors on ``device``.
 
@@ -17,8 +26,8 @@ class TensorData(Dataset):
     """
 
     def __init__(self, X, y=None, device="cpu"):
-        self.X = torch.as_tensor(X, device=device)
-        self.y = None if y is None else torch.as_tensor(y, device=device)
+        self.X = _as_tensor(X, device)
+        self.y = None if y is None else _as_tensor(y, device)
 
     def __len__(self):
         return len(self.X)

@@ -29,6 +29,11 @@ def _overrides(callback, hook):
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 
+def _validation_only(callback):
+    """Scoring on validation batches only: those always take skorch's own loop."""
+    return isinstance(callback, EpochScoring) and not callback.on_train
+
+
 class TrainingNet(NeuralNet):
     """skorch ``NeuralNet`` with a sliced-tensor iterator and a lean batch loop.
 
@@ -71,6 +76,7 @@ class TrainingNet(NeuralNet):
         super().initialize_callbacks()
         self.batch_hooks_ = any(
             _overrides(cb, hook) for _, cb in self.callbacks_ for hook in _BATCH_HOOKS
+            if not _validation_only(cb)
         )
         return self
 
@@ -81,14 +87,15 @@ class TrainingNet(NeuralNet):
     def initialize_optimizer(self, triggered_directly=None):
         penalized = {id(p) for p in self.penalized_parameters()}
         params = [p for _, p in self.get_all_learnable_params()]
+        kwargs = self.get_params_for("optimizer")
+        kwargs.setdefault("lr", self.lr)
+        # A user's optimizer__weight_decay adds to the penalty's, on weights only.
+        decay = self.weight_decay + kwargs.pop("weight_decay", 0.0)
         groups = [
-            {"params": [p for p in params if id(p) in penalized],
-             "weight_decay": self.weight_decay},
+            {"params": [p for p in params if id(p) in penalized], "weight_decay": decay},
             {"params": [p for p in params if id(p) not in penalized], "weight_decay": 0.0},
         ]
         groups = [g for g in groups if g["params"]]
-        kwargs = self.get_params_for("optimizer")
-        kwargs.setdefault("lr", self.lr)
         self.optimizer_ = self.optimizer(groups, **kwargs)
         return self
 

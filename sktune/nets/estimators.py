@@ -74,6 +74,15 @@ or skorch callback, default=None
         torch build). torch's global random state is left untouched.
     device : str or torch.device, default='cpu'
         'cpu', 'cuda', 'cuda:1', ... or 'auto' (CUDA when available).
+    torch_threads : int or None, default=None
+        torch intra-op threads used by ``fit`` and ``predict``. None means
+        the ``SKTUNE_TORCH_THREADS`` environment variable if set, else 1:
+        searches parallelise across fits (``n_jobs``), which uses cores
+        better for the networks people tune, never oversubscribes, and keeps
+        results identical whatever ``n_jobs`` (torch's CPU results depend
+        slightly on the thread count). -1 leaves torch's own setting (every
+        core unless ``OMP_NUM_THREADS`` says otherwise): use it, or an int,
+        to train one large model on many cores.
     verbose : int, default=0
         Print a table of per-epoch metrics when > 0.
     warm_start : bool, default=False
@@ -142,7 +151,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseNeuralNet):
             if len(labels) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the "
-                    f"data, but the data contains only one class: {labels[0]!r}."
+                    f"data, but the data contains only one class: {labels.tolist()[0]!r}."
                 )
             self.classes_ = labels
         unseen = np.setdiff1d(y, self.classes_)
