@@ -1,0 +1,357 @@
+"""Ask/tell Bayesian optimiser: Gaussian process + log expected improvement."""
+
+import contextlib
+import functools
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.stats import qmc
+from sklearn.utils import check_random_state
+from threadpoolctl import ThreadpoolController
+
+from ._acq_optim import AcquisitionOptimizer, _contains
+from ._acquisition import LogExpectedImprovement
+from ._gp import GaussianProcess, warp_targets
+from ._kernels import ColumnLayout
+from .space import Space
+
+__all__ = ["Optimizer"]
+
+_ACQ_FUNCS = ("logei",)
+_ACQ_OPTIMIZER_KEYS = ("n_candidates", "n_local_candidates", "n_restarts", "maxiter", "n_rounds")
+# log2 of the length of the space-filling design drawn once.
+_DESIGN_LOG2 = 10
+# Number of best observed points the acquisition search perturbs.
+_N_INCUMBENTS = 5
+# Hyperparameters are refitted after every tell up to this many observations,
+# then after every ``n // _REFIT_DIVISOR`` new ones; warm-started each time.
+_ALWAYS_REFIT_UP_TO = 100
+_REFIT_DIVISOR = 40
+# Every so many fits (up to _ALWAYS_REFIT_UP_TO observations) the default
+# hyperparameters are tried as a second start next to the warm start, to
+# escape a poor local optimum.
+_RESTART_EVERY = 5
+_MAX_TRIES_UNSEEN = 100
+
+
+@functools.cache
+def _threadpool_controller():
+    return ThreadpoolController()
+
+
+def _single_threaded_blas():
+    """Run BLAS on one thread: the matrices here are small, and threads only
+    add synchronisation costs (large ones when the cores are busy, e.g. with
+    parallel cross-validation)."""
+    try:
+        return _threadpool_controller().limit(limits=1, user_api="blas")
+    except Exception:  # threadpoolctl could not inspect the libraries
+        return contextlib.nullcontext()
+
+
+class Optimizer:
+    """Bayesian optimiser with an ask/tell interface (minimisation).
+
+    A Gaussian process with a Matern-5/2 kernel (one lengthscale per
+    dimension, Hamming distance for categorical ones) models the objective
+    values, standardised and power-transformed (Yeo-Johnson) so that a long
+    tail of bad values does not hide the good region; its hyperparameters
+    are fitted by maximum a posteriori, warm-started from the previous fit.
+    Points are chosen by maximising the log expected improvement (multi-start
+    L-BFGS-B on continuous coordinates, exhaustive moves on categorical and
+    small integer ones); the first ``n_initial_points`` come from a scrambled
+    Sobol design. Batches and
+    pending points are handled by the kriging believer: each pending point is
+    added to the model with its predicted value, so later points go
+    elsewhere.
+
+    Failed evaluations (``nan`` or ``±inf``) are kept in ``Xi``/``yi`` but the
+    model sees them with the worst finite value observed, which steers the
+    search away from them; while fewer than two evaluations succeeded, points
+    keep coming from the space-filling design.
+
+    Parameters
+    ----------
+    dimensions : Space, dict or list
+        The search space: a :class:`~sktune.search.space.Space`, a dict
+        ``{name: spec}`` (points are then dicts) or a list of specs
+        (scikit-optimize style; points are then lists in the same order). A
+        spec is a dimension or a shorthand such as ``(low, high)``,
+        ``(low, high, 'log-uniform')``, a list of categories or a frozen
+        ``scipy.stats`` distribution.
+    random_state : int, RandomState instance or None, default=None
+        Seed; the same seed and the same tells give the same asks.
+    n_initial_points : int, default=10
+        Number of points from the space-filling design before the model is
+        used (counting told and pending points).
+    acq_func : {'logei'}, default='logei'
+        Acquisition function: log expected improvement.
+    acq_optimizer_kwargs : dict, default=None
+        Options of the acquisition search: ``n_candidates`` (1024),
+        ``n_local_candidates`` (256), ``n_restarts`` (8), ``maxiter`` (100),
+        ``n_rounds`` (3).
+
+    Attributes
+    ----------
+    space : Space
+        The parsed search space.
+    Xi : list
+        Told points, in order.
+    yi : list of float
+        Their values (``nan``/``inf`` for failed evaluations).
+    pending : list
+        Asked points not told yet.
+
+    Examples
+    --------
+    >>> from sktune.search import Optimizer
+    >>> opt = Optimizer({"x": (-2.0, 2.0), "k": [1, 2, 3]}, random_state=0,
+    ...                 n_initial_points=5)
+    >>> for _ in range(12):
+    ...     p = opt.ask()
+    ...     opt.tell(p, (p["x"] - 0.5) ** 2 + p["k"])
+    >>> opt.best_point["k"], round(opt.best_point["x"], 1)
+    (1, 0.5)
+    """
+
+    def __init__(
+        self,
+        dimensions,
+        *,
+        random_state=None,
+        n_initial_points=10,
+        acq_func="logei",
+        acq_optimizer_kwargs=None,
+    ):
+        self.space = Space(dimensions)
+        self._as_lists = not isinstance(dimensions, (Mapping, Space))
+        if not isinstance(n_initial_points, numbers.Integral) or n_initial_points < 0:
+            raise ValueError(
+                f"n_initial_points must be a non-negative integer; got {n_initial_points!r}."
+            )
+        if acq_func not in _ACQ_FUNCS:
+            raise ValueError(
+                f"Unknown acq_func {acq_func!r}; the allowed values are "
+                f"{', '.join(repr(a) for a in _ACQ_FUNCS)}."
+            )
+        kwargs = dict(acq_optimizer_kwargs or {})
+        unknown = sorted(set(kwargs) - set(_ACQ_OPTIMIZER_KEYS))
+        if unknown:
+            raise ValueError(
+                f"Unknown acq_optimizer_kwargs {unknown}; the allowed keys are "
+                f"{list(_ACQ_OPTIMIZER_KEYS)}."
+            )
+        self.n_initial_points = int(n_initial_points)
+        self.acq_func = acq_func
+        self.random_state = random_state
+        self._rng = check_random_state(random_state)
+        self._design_seed = self._rng.randint(2**31)
+        self._design = None
+        self._n_design_used = 0
+        self._acq_optimizer = AcquisitionOptimizer(self.space, **kwargs)
+        self._layout = ColumnLayout(self.space._column_dim, self.space._is_categorical_column)
+
+        self.Xi, self.yi, self.pending = [], [], []
+        self._X = np.empty((0, self.space.n_columns))
+        self._pending_X = np.empty((0, self.space.n_columns))
+        self._gp = None
+        self._gp_n = -1
+        self._theta = None
+        self._theta_n = 0
+        self._n_fits = 0
+
+    # -- conversions -------------------------------------------------------------
+    def _to_rows(self, points):
+        if self._as_lists:
+            dicts = []
+            for p in points:
+                if isinstance(p, (Mapping, str)) or not hasattr(p, "__len__") \
+                        or len(p) != len(self.space):
+                    raise ValueError(
+                        f"Expected a point as a list of {len(self.space)} values "
+                        f"{self.space.names}; got {p!r}."
+                    )
+                dicts.append(dict(zip(self.space.names, p)))
+            points = dicts
+        return self.space.transform(points)
+
+    def _to_points(self, X):
+        points = self.space.inverse_transform(X)
+        if self._as_lists:
+            return [[p[name] for name in self.space.names] for p in points]
+        return points
+
+    # -- ask -------------------------------------------------------------------
+    def ask(self, n_points=None):
+        """Suggest the next point(s) to evaluate.
+
+        The returned points are recorded as pending until told.
+
+        Parameters
+        ----------
+        n_points : int, default=None
+            ``None`` for one point; otherwise the size of a batch of distinct
+            points for parallel evaluation.
+
+        Returns
+        -------
+        point : dict or list, or list of them
+            One point if ``n_points`` is None, else a list of ``n_points``.
+        """
+        if n_points is not None and (
+            not isinstance(n_points, numbers.Integral) or n_points < 1
+        ):
+            raise ValueError(f"n_points must be None or a positive integer; got {n_points!r}.")
+        rows = []
+        with _single_threaded_blas():
+            for _ in range(1 if n_points is None else int(n_points)):
+                rows.append(self._next_row(np.array(rows).reshape(-1, self.space.n_columns)))
+        X = np.array(rows)
+        points = self._to_points(X)
+        self.pending.extend(points)
+        # store the rows of the returned values (rounded as the values are)
+        self._pending_X = np.vstack([self._pending_X, self._to_rows(points)])
+        return points[0] if n_points is None else points
+
+    def _next_row(self, X_chosen):
+        X_busy = np.vstack([self._X, self._pending_X, X_chosen])
+        finite = np.isfinite(self.yi)
+        if len(X_busy) < self.n_initial_points or finite.sum() < 2:
+            return self._design_row(X_busy)
+        gp = self._fitted_gp()
+        model = gp.with_fantasies(np.vstack([self._pending_X, X_chosen]))
+        # Kriging believer: the believed values at pending points count as
+        # observations, for the incumbent too (so EI vanishes around them).
+        believed = model.ys_[len(gp.ys_):]
+        best = float(np.min(np.concatenate([gp.ys_[finite], believed])))
+        order = np.argsort(np.where(finite, gp.ys_, np.inf), kind="stable")
+        incumbents = self._X[order[: min(_N_INCUMBENTS, int(finite.sum()))]]
+        x, _ = self._acq_optimizer.maximize(
+            LogExpectedImprovement(model, best),
+            self._rng,
+            X_incumbents=incumbents,
+            X_exclude=X_busy,
+            lengthscales=gp.column_lengthscales_,
+        )
+        return x if x is not None else self._random_row(X_busy)
+
+    def _design_row(self, X_busy):
+        if self._design is None:
+            sobol = qmc.Sobol(self.space.n_dims, scramble=True, seed=self._design_seed)
+            self._design = self.space._unit_to_columns(sobol.random_base2(_DESIGN_LOG2))
+        while self._n_design_used < len(self._design):
+            row = self._design[self._n_design_used]
+            self._n_design_used += 1
+            if not _contains(X_busy, row):
+                return row
+        return self._random_row(X_busy)
+
+    def _random_row(self, X_busy):
+        """A random point, unseen if one is found."""
+        for _ in range(_MAX_TRIES_UNSEEN):
+            row = self.space._unit_to_columns(self._rng.uniform(size=(1, self.space.n_dims)))[0]
+            if not _contains(X_busy, row):
+                break
+        return row
+
+    # -- model -------------------------------------------------------------------
+    def _fit_targets(self):
+        """Values seen by the model: failures get the worst finite value, then
+        all are warped (:func:`warp_targets`)."""
+        y = np.asarray(self.yi, dtype=float)
+        finite = np.isfinite(y)
+        y = np.where(finite, y, np.max(y[finite]))
+        return warp_targets(y)
+
+    def _fitted_gp(self):
+        n = len(self._X)
+        if self._gp is not None and self._gp_n == n:
+            return self._gp
+        gp = GaussianProcess(self._layout)
+        refit = (
+            self._theta is None
+            or n <= _ALWAYS_REFIT_UP_TO
+            or n - self._theta_n >= max(1, n // _REFIT_DIVISOR)
+        )
+        if refit:
+            starts = [gp.default_theta] if self._theta is None else [self._theta]
+            if (
+                self._theta is not None
+                and n <= _ALWAYS_REFIT_UP_TO
+                and self._n_fits % _RESTART_EVERY == 0
+            ):
+                starts.append(gp.default_theta)
+            gp.fit(self._X, self._fit_targets(), theta0=starts)
+            self._theta, self._theta_n = gp.theta_, n
+            self._n_fits += 1
+        else:
+            gp.fit(self._X, self._fit_targets(), theta0=self._theta, optimize=False)
+        self._gp, self._gp_n = gp, n
+        return gp
+
+    # -- tell --------------------------------------------------------------------
+    def tell(self, x, y):
+        """Record evaluation results.
+
+        Parameters
+        ----------
+        x : point or list of points
+            Point(s) as returned by :meth:`ask` (or any valid points).
+        y : float or sequence of float
+            Value(s) to minimise; a sequence when ``x`` is a list of points.
+            ``nan`` and ``±inf`` mark failed evaluations.
+        """
+        if isinstance(y, (numbers.Real, np.number)) and not isinstance(y, (bool, np.bool_)):
+            points, values = [x], [y]
+        elif isinstance(y, (list, tuple, np.ndarray)) and np.ndim(y) == 1:
+            points, values = list(x), list(y)
+            if len(points) != len(values):
+                raise ValueError(
+                    f"tell got {len(points)} points but {len(values)} values; give one value "
+                    "per point."
+                )
+        else:
+            raise TypeError(
+                f"y must be a number or a 1-D sequence of numbers; got {y!r}."
+            )
+        try:
+            values = [float(v) for v in values]
+        except (TypeError, ValueError):
+            raise TypeError(f"y must contain numbers; got {values!r}.") from None
+        rows = self._to_rows(points)
+        for point, row, value in zip(points, rows, values):
+            self._drop_pending(row)
+            self.Xi.append(list(point) if self._as_lists else dict(point))
+            self.yi.append(value)
+        self._X = np.vstack([self._X, rows])
+
+    def _drop_pending(self, row):
+        if len(self._pending_X):
+            match = np.all(np.abs(self._pending_X - row) <= 1e-8, axis=1)
+            if match.any():
+                i = int(np.argmax(match))
+                del self.pending[i]
+                self._pending_X = np.delete(self._pending_X, i, axis=0)
+
+    # -- results -------------------------------------------------------------------
+    @property
+    def best_index(self):
+        """Index in ``Xi``/``yi`` of the best finite value, or None."""
+        y = np.asarray(self.yi, dtype=float)
+        finite = np.isfinite(y)
+        if not finite.any():
+            return None
+        return int(np.argmin(np.where(finite, y, np.inf)))
+
+    @property
+    def best_point(self):
+        """Point with the smallest finite value, or None."""
+        i = self.best_index
+        return None if i is None else self.Xi[i]
+
+    @property
+    def best_value(self):
+        """Smallest finite value told, or None."""
+        i = self.best_index
+        return None if i is None else self.yi[i]
