@@ -23,8 +23,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import SCHEDULES, EarlyStopping, LRSchedule
 from ._data import TensorData
+from ._devices import placed_device
 from ._options import (COUPLED_WEIGHT_DECAY, FUSED_OPTIMIZERS, MOMENTUM_OPTIMIZERS,
-                       OPTIMIZERS, ROUTED_PREFIXES, penalty_coefficients, resolve_device)
+                       OPTIMIZERS, ROUTED_PREFIXES, penalty_coefficients)
 from ._threads import fit_threads, torch_threads
 from .modules import ACTIVATIONS, MLP, ResidualMLP
 
@@ -255,8 +256,7 @@ class BaseNeuralNet(BaseEstimator):
             return self.validation_fraction
         return 0.1 if self.early_stopping else None
 
-    def _build_net(self, sizes, n_features, n_outputs):
-        device = resolve_device(self.device)
+    def _build_net(self, sizes, n_features, n_outputs, device):
         module_cls = MLP if self.module is None else self.module
         optimizer_cls = OPTIMIZERS.get(self.optimizer, self.optimizer)
         l1, l2 = penalty_coefficients(self.penalty, self.alpha, self.l1_ratio)
@@ -356,12 +356,12 @@ class BaseNeuralNet(BaseEstimator):
         return X[train], y[train], (X[valid], y[valid])
 
     # -- training ------------------------------------------------------------
-    def _initialize(self, X, y_enc, sizes):
+    def _initialize(self, X, y_enc, sizes, device):
         rng = check_random_state(self.random_state)
         self._torch_seed, self._split_seed = (int(s) for s in rng.randint(2**31 - 1, size=2))
         self._rng_state = None
         n_features = int(np.prod(X.shape[1:]))
-        self.net_ = self._build_net(sizes, n_features, self._n_outputs(y_enc))
+        self.net_ = self._build_net(sizes, n_features, self._n_outputs(y_enc), device)
         with self._seeded_torch(self.net_.device):
             self.net_.initialize()
 
@@ -381,9 +381,11 @@ class BaseNeuralNet(BaseEstimator):
         sizes = None if continuing else self._check_params()
         X, y = self._validate_X(X, y, reset=not continuing)
         y_enc = self._prepare_targets(y, classes=classes, reset=not continuing)
-        if not continuing:
-            self._initialize(X, y_enc, sizes)
-        return self._train(X, y_enc, epochs)
+        if continuing:  # on the device the network is on
+            return self._train(X, y_enc, epochs)
+        with placed_device(self.device) as device:  # claims a GPU for the fit if several
+            self._initialize(X, y_enc, sizes, device)
+            return self._train(X, y_enc, epochs)
 
     def fit(self, X, y):
         """Train the network on ``(X, y)`` for ``epochs`` epochs.

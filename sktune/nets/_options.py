@@ -44,19 +44,3 @@ def penalty_coefficients(penalty, alpha, l1_ratio):
         return float(alpha), 0.0
     return float(alpha * l1_ratio), float(alpha * (1 - l1_ratio))
 
-
-def resolve_device(device):
-    """``'auto'`` -> ``'cuda'`` when a GPU is visible, else ``'cpu'``; check the rest."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:1', "
-            "'auto' or a torch.device."
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but torch sees no CUDA device here; use 'cpu' "
-                         "or 'auto'.")
-    return device

@@ -12,12 +12,15 @@ notifications, history records) is what the overrides below remove, while
 every callback that asks for batch events still gets them.
 """
 
+import math
+
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 from skorch.utils import to_tensor
 
+from ..exceptions import DivergenceError
 from ._data import SliceBatches, TensorData
 
 # Inference batches are cut larger than training ones: no gradients are kept.
@@ -27,6 +30,23 @@ _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 def _overrides(callback, hook):
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+
+
+def _diverged(net, what, value, batch=None):
+    """The :class:`DivergenceError` for a non-finite ``value`` of ``what``."""
+    epoch = len(net.history)
+    where = f"epoch {epoch}" + ("" if batch is None else f", batch {batch}")
+    lr = float(net.optimizer_.param_groups[0]["lr"] if hasattr(net, "optimizer_") else net.lr)
+    return DivergenceError(
+        f"Training diverged: the {what} became {value} at {where} (lr={lr:g}). The "
+        "network's weights are no longer usable. Lower the learning rate `lr` (e.g. "
+        "tenfold), scale the inputs, or add gradient clipping.",
+        epoch=epoch, batch=batch, loss=value,
+    )
+
+
+class _Interrupted(Exception):
+    """A KeyboardInterrupt in transit through skorch's ``partial_fit``."""
 
 
 def _validation_only(callback):
@@ -132,11 +152,31 @@ class TrainingNet(NeuralNet):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's ``partial_fit``, except that Ctrl-C is not swallowed.
+
+        skorch catches ``KeyboardInterrupt`` and returns as if training had
+        finished; inside a search that scores a half-trained network (and a
+        checkpoint would store it as finished) and Ctrl-C never stops a
+        sequential search. Here the interrupt propagates; the network keeps
+        the weights it had reached.
+        """
+        try:
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+        except _Interrupted:
+            raise KeyboardInterrupt from None
+
     def fit_loop(self, X, y=None, epochs=None, *, _routing_method=None, **fit_params):
         """Train for ``epochs`` (default ``max_epochs``) epochs.
 
         Stops early when a callback sets ``net.stop_training_ = True``.
         """
+        try:
+            return self._fit_loop(X, y, epochs, **fit_params)
+        except KeyboardInterrupt:
+            raise _Interrupted from None  # past skorch's `except KeyboardInterrupt`
+
+    def _fit_loop(self, X, y, epochs, **fit_params):
         self.check_training_readiness()
         epochs = self.max_epochs if epochs is None else epochs
         dataset_train, dataset_valid = self.get_split_datasets(X, y, **fit_params)
@@ -151,10 +191,26 @@ class TrainingNet(NeuralNet):
                                   step_fn=self.train_step, **fit_params)
             self.run_single_epoch(iterator_valid, training=False, prefix="valid",
                                   step_fn=self.validation_step, **fit_params)
+            self._check_epoch_losses()
             self.notify("on_epoch_end", **epoch_kwargs)
             if self.stop_training_:
                 break
         return self
+
+    def _check_epoch_losses(self):
+        """Raise :class:`DivergenceError` if a loss of this epoch is not finite.
+
+        The lean path already checks every batch as it goes; this covers
+        skorch's own loop (callbacks with batch hooks) and the validation loss.
+        """
+        epoch = self.history[-1]
+        for i, batch in enumerate(epoch["batches"], start=1):
+            value = batch.get("train_loss")
+            if value is not None and not math.isfinite(value):
+                raise _diverged(self, "training loss", value, batch=i)
+        value = epoch.get("valid_loss")
+        if value is not None and not math.isfinite(value):
+            raise _diverged(self, "validation loss", value)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         lean = (training and not self.batch_hooks_ and not fit_params
@@ -171,10 +227,13 @@ class TrainingNet(NeuralNet):
             optimizer.zero_grad()
             loss = loss_fn(module(Xi), yi, X=Xi, training=True)
             loss.backward()
-            optimizer.step()
-            history.record_batch("train_loss", loss.item())
+            value = loss.item()
+            history.record_batch("train_loss", value)
             history.record_batch("train_batch_size", len(Xi))
             batch_count += 1
+            if not math.isfinite(value):  # a Python float: free, no extra sync
+                raise _diverged(self, "training loss", value, batch=batch_count)
+            optimizer.step()
         history.record("train_batch_count", batch_count)
         return None
 

@@ -1,6 +1,7 @@
 """``BayesSearchCV``: Bayesian hyperparameter search as a scikit-learn ``BaseSearchCV``."""
 
 import math
+import os
 import time
 import warnings
 from numbers import Integral
@@ -10,6 +11,7 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from ._checkpoint import checkpoint_session
 from ._fit_failures import collect_fit_failures, raise_if_all_failed
 from .callbacks import SearchState
 from .optimizer import Optimizer
@@ -26,8 +28,9 @@ class _FrozenSplits:
     per round, and scores of different rounds would not be comparable.
     """
 
-    def __init__(self, cv):
+    def __init__(self, cv, on_split=None):
         self.cv = cv
+        self.on_split = on_split  # called once with (X, y, splits), e.g. by a checkpoint
         self._splits = None
 
     def get_n_splits(self, X=None, y=None, groups=None, **params):
@@ -36,6 +39,8 @@ class _FrozenSplits:
     def split(self, X, y=None, groups=None, **params):
         if self._splits is None:
             self._splits = list(self.cv.split(X, y, groups, **params))
+            if self.on_split is not None:
+                self.on_split(X, y, self._splits)
         return iter(self._splits)
 
 
@@ -101,6 +106,15 @@ class BayesSearchCV(BaseSearchCV):
         :class:`~sktune.search.callbacks.SearchState`; returning True stops
         the search. See :mod:`sktune.search.callbacks` for stoppers on no
         improvement, a time budget or a target score.
+    checkpoint : str, path-like or None, default=None
+        An SQLite file where every finished round is committed durably. If
+        ``fit`` is interrupted (crash, ``kill -9``, Ctrl-C), calling it again
+        with the same checkpoint replays the finished rounds without
+        refitting them and continues; the final ``cv_results_`` equal those
+        of an uninterrupted run (timings of replayed rounds included). A
+        checkpoint of a different estimator, space, data or CV raises
+        :class:`~sktune.exceptions.CheckpointMismatchError`. See
+        ``docs/reliability.md``.
 
     Attributes
     ----------
@@ -124,7 +138,7 @@ scorer_, n_splits_, refit_time_, multimetric_
     >>> search = BayesSearchCV(
     ...     SVC(), {"C": (1e-3, 1e3, "log-uniform"), "kernel": ["linear", "rbf"]},
     ...     n_iter=12, cv=3, random_state=0)
-    >>> search.fit(X, y).best_score_ > 0.95
+    >>> bool(search.fit(X, y).best_score_ > 0.95)
     True
     >>> len(search.cv_results_["params"])
     12
@@ -138,12 +152,13 @@ scorer_, n_splits_, refit_time_, multimetric_
         "random_state": ["random_state"],
         "optimizer_kwargs": [None, dict],
         "callbacks": [None, callable, list],
+        "checkpoint": [None, str, os.PathLike],
     }
 
     def __init__(self, estimator, search_spaces, *, n_iter=50, scoring=None, n_jobs=None,
                  n_points=1, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
                  random_state=None, error_score=np.nan, return_train_score=False,
-                 optimizer_kwargs=None, callbacks=None):
+                 optimizer_kwargs=None, callbacks=None, checkpoint=None):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -153,6 +168,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.random_state = random_state
         self.optimizer_kwargs = optimizer_kwargs
         self.callbacks = callbacks
+        self.checkpoint = checkpoint
 
     # -- helpers ---------------------------------------------------------------
     def _optimised_metric(self, results):
@@ -204,10 +220,12 @@ scorer_, n_splits_, refit_time_, multimetric_
         self._fit_callbacks = callback
         self._searching = True
         try:
-            with collect_fit_failures(self.error_score, owner=self):
+            with collect_fit_failures(self.error_score, owner=self), \
+                    checkpoint_session(self) as self._checkpoint_session:
                 return super().fit(X, y, **params)
         finally:
             del self._fit_callbacks, self._searching
+            self.__dict__.pop("_checkpoint_session", None)
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # may be self.__dict__ itself
@@ -218,6 +236,7 @@ scorer_, n_splits_, refit_time_, multimetric_
             # whose model state grows with every round.
             state.update(callbacks=None, _fit_callbacks=None)
             state.pop("optimizers_", None)
+            state.pop("_checkpoint_session", None)
         return state
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
@@ -226,6 +245,9 @@ scorer_, n_splits_, refit_time_, multimetric_
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite",
                                     category=UserWarning)
+            session = getattr(self, "_checkpoint_session", None)
+            if session is not None:  # replayed candidates -> plain dicts
+                candidate_params = session.plain(candidate_params, out)
             return super()._format_results(candidate_params, n_splits, out, more_results)
 
     def _run_search(self, evaluate_candidates, callback_ctx=None):
@@ -234,7 +256,12 @@ scorer_, n_splits_, refit_time_, multimetric_
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(spaces))
         plan = [(space, n_iter or self.n_iter) for space, n_iter in spaces]
-        cv = _FrozenSplits(self._checked_cv_orig)
+        session = getattr(self, "_checkpoint_session", None)
+        if session is not None:  # finished rounds are replayed from the checkpoint
+            seeds = session.seeds(seeds)
+            evaluate_candidates = session.wrap(evaluate_candidates)
+        cv = _FrozenSplits(self._checked_cv_orig,
+                           on_split=session.check_data if session is not None else None)
         self.optimizers_ = [self._make_optimizer(s, n, seed) for (s, n), seed in zip(plan, seeds)]
         n_rounds = sum(math.ceil(n / self.n_points) for _, n in plan)
 

@@ -87,7 +87,7 @@ def test_signature_matches_the_documented_interface():
     assert list(params) == [
         "estimator", "search_spaces", "n_iter", "scoring", "n_jobs", "n_points", "refit",
         "cv", "verbose", "pre_dispatch", "random_state", "error_score",
-        "return_train_score", "optimizer_kwargs", "callbacks",
+        "return_train_score", "optimizer_kwargs", "callbacks", "checkpoint",
     ]
     defaults = {name: p.default for name, p in params.items()}
     assert defaults["n_iter"] == 50
@@ -96,7 +96,8 @@ def test_signature_matches_the_documented_interface():
     assert defaults["pre_dispatch"] == "2*n_jobs"
     assert np.isnan(defaults["error_score"])
     assert defaults["return_train_score"] is False
-    for name in ("scoring", "n_jobs", "cv", "random_state", "optimizer_kwargs", "callbacks"):
+    for name in ("scoring", "n_jobs", "cv", "random_state", "optimizer_kwargs", "callbacks",
+                 "checkpoint"):
         assert defaults[name] is None
     assert params["search_spaces"].default is inspect.Parameter.empty
 

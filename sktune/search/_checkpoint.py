@@ -1,0 +1,247 @@
+"""Crash-safe, resumable searches: ``BayesSearchCV(checkpoint=path)``.
+
+The checkpoint is an SQLite database (standard library; WAL journal,
+``synchronous=FULL``), written in one transaction per finished round: a
+round is either entirely in the file or not at all, whatever kills the
+process (``kill -9``, Ctrl-C, power loss after the commit returned). Each
+round stores the candidates' parameters (JSON, encoded as in
+:mod:`sktune._jsoncodec`) and the raw per-split results of sklearn's
+``_fit_and_score`` (scores, times, error text), so a resumed search formats
+exactly the ``cv_results_`` the uninterrupted run would have, timings of the
+stored rounds included.
+
+Resuming replays the stored rounds in order: the optimiser is asked for the
+round's candidates as in the original run (its random seeds are stored too,
+so ``random_state=None`` resumes as well), they must equal the stored ones,
+and their stored results go through sklearn's own ``evaluate_candidates``
+without fitting anything: the parameters are passed as a :class:`_Replayed`
+dict, which :func:`_fit_and_score_or_replay` answers from the checkpoint.
+The first round that is not stored is evaluated normally, and the search
+goes on.
+
+A fingerprint of the search (estimator parameters, search space, scoring,
+``n_points``, ``error_score``, ``return_train_score``, optimiser options)
+is checked when the search starts, and one of the data (``X``, ``y``) and of
+the cross-validation folds when they are first split: a checkpoint written
+by another search raises :class:`~sktune.exceptions.CheckpointMismatchError`
+before anything is evaluated.
+"""
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+
+import joblib
+from sklearn.model_selection import _search, _validation
+
+from .._jsoncodec import decode, encode
+from ..exceptions import CheckpointMismatchError, PersistenceError
+
+CHECKPOINT_VERSION = 1
+_original_fit_and_score = _validation._fit_and_score
+
+
+class _Replayed(dict):
+    """Candidate parameters whose per-split results are already known."""
+
+    def __init__(self, params, outcomes):
+        super().__init__(params)
+        self.outcomes = outcomes
+
+
+def _fit_and_score_or_replay(estimator, X, y, *, parameters=None, split_progress=None,
+                             **kwargs):
+    """sklearn's ``_fit_and_score``, or the stored result for a replayed candidate.
+
+    Installed in place of ``sklearn.model_selection._search._fit_and_score``;
+    delegates for everything but :class:`_Replayed` parameters, so searches
+    without a checkpoint behave exactly as before (in any process).
+    """
+    if isinstance(parameters, _Replayed):
+        return decode(parameters.outcomes[split_progress[0]])
+    return _original_fit_and_score(estimator, X, y, parameters=parameters,
+                                   split_progress=split_progress, **kwargs)
+
+
+def _install():
+    if _search._fit_and_score is not _fit_and_score_or_replay:
+        _search._fit_and_score = _fit_and_score_or_replay
+
+
+def _describe(obj):
+    """A picklable, state-free description of ``obj`` for hashing: estimators by
+    class and parameters (recursively), anything else as is."""
+    if hasattr(obj, "get_params") and not isinstance(obj, type):
+        return (f"{type(obj).__module__}.{type(obj).__qualname__}",
+                {k: _describe(v) for k, v in sorted(obj.get_params(deep=False).items())})
+    if isinstance(obj, dict):
+        return {k: _describe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_describe(v) for v in obj)
+    return obj
+
+
+def _hash(obj):
+    try:
+        return joblib.hash(_describe(obj))
+    except Exception:  # unpicklable: fall back on the text
+        return joblib.hash(repr(obj))
+
+
+def _candidate_key(params):
+    """JSON text identifying a candidate (values without a JSON form by repr)."""
+    encoded = {}
+    for name, value in params.items():
+        try:
+            encoded[name] = encode(value, name)
+        except PersistenceError:
+            encoded[name] = {"repr": repr(value)}
+    return json.dumps(encoded, sort_keys=True, allow_nan=False)
+
+
+def _search_fingerprint(search):
+    return {
+        "estimator": _hash(search.estimator),
+        "search_spaces": _hash(search.search_spaces),
+        "scoring": _hash(search.scoring),
+        "n_points": int(search.n_points),
+        "error_score": repr(search.error_score),
+        "return_train_score": bool(search.return_train_score),
+        "optimizer_kwargs": _hash(search.optimizer_kwargs),
+        "search_class": f"{type(search).__module__}.{type(search).__qualname__}",
+    }
+
+
+class CheckpointSession:
+    """One ``fit`` of a search with ``checkpoint=path``: replays, then records."""
+
+    def __init__(self, search, path):
+        self.search = search
+        self.path = os.fspath(path)
+        self._db = sqlite3.connect(self.path, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        with self._db:
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta "
+                             "(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS rounds (round INTEGER PRIMARY KEY, "
+                             "candidates TEXT NOT NULL, outcomes TEXT NOT NULL)")
+        self._check_version()
+        self._match("search", _search_fingerprint(search))
+        self._rounds = {
+            i: (json.loads(c), json.loads(o))
+            for i, c, o in self._db.execute("SELECT round, candidates, outcomes FROM rounds")
+        }
+        self._next_round = 0
+        self._last_out = None
+        self.n_replayed = 0
+
+    def close(self):
+        self._db.close()
+
+    # -- metadata ----------------------------------------------------------------
+    def _get(self, key):
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def _put(self, key, value):
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def _check_version(self):
+        version = self._get("version")
+        if version is None:
+            self._put("version", CHECKPOINT_VERSION)
+        elif not isinstance(version, int) or version > CHECKPOINT_VERSION:
+            raise CheckpointMismatchError(
+                f"Checkpoint {self.path!r} has format version {version!r}; this sktune reads "
+                f"versions up to {CHECKPOINT_VERSION}. Upgrade sktune or use a new path."
+            )
+
+    def _match(self, key, fingerprint):
+        stored = self._get(key)
+        if stored is None:
+            self._put(key, fingerprint)
+            return
+        differs = sorted(k for k in set(stored) | set(fingerprint)
+                         if stored.get(k) != fingerprint.get(k))
+        if differs:
+            raise CheckpointMismatchError(
+                f"Checkpoint {self.path!r} was written by a different search: "
+                f"{', '.join(differs)} differ(s). Resume only with the same estimator, "
+                "search space, data and cross-validation folds (a shuffling splitter needs "
+                "an integer random_state); otherwise use a new checkpoint path or delete "
+                "the file."
+            )
+
+    # -- hooks called by BayesSearchCV ---------------------------------------------
+    def seeds(self, drawn):
+        """The optimisers' seeds of the original run (``drawn`` on the first run)."""
+        stored = self._get("seeds")
+        if stored is None:
+            self._put("seeds", [int(s) for s in drawn])
+            return drawn
+        return stored
+
+    def check_data(self, X, y, splits):
+        """Called once with the data and folds, before anything is evaluated."""
+        self._match("data", {
+            "X": joblib.hash(X), "y": joblib.hash(y),
+            "cv": joblib.hash([(list(map(int, tr)), list(map(int, te))) for tr, te in splits]),
+        })
+
+    def plain(self, candidate_params, out):
+        """Called by ``_format_results``: keep ``out``, give plain parameter dicts."""
+        self._last_out = out
+        return [dict(p) if isinstance(p, _Replayed) else p for p in candidate_params]
+
+    def wrap(self, evaluate_candidates):
+        """``evaluate_candidates`` that replays stored rounds and records new ones."""
+        _install()
+
+        def evaluate(candidates, **kwargs):
+            index = self._next_round
+            self._next_round += 1
+            stored = self._rounds.get(index)
+            if stored is not None:
+                keys, outcomes = stored
+                asked = [_candidate_key(c) for c in candidates]
+                if asked != keys:
+                    raise CheckpointMismatchError(
+                        f"Checkpoint {self.path!r}, round {index + 1}: the optimiser proposed "
+                        f"{asked} but the checkpoint holds {keys}. The search (space, "
+                        "random_state, optimizer_kwargs or the sktune version) changed; "
+                        "use a new checkpoint path or delete the file."
+                    )
+                n_splits = len(outcomes) // len(candidates)
+                replayed = [_Replayed(c, outcomes[i * n_splits:(i + 1) * n_splits])
+                            for i, c in enumerate(candidates)]
+                self.n_replayed += len(candidates)
+                return evaluate_candidates(replayed, **kwargs)
+            results = evaluate_candidates(candidates, **kwargs)
+            new = self._last_out[-len(candidates) * self.search.n_splits_:]
+            self._record(index, candidates, new)
+            return results
+
+        return evaluate
+
+    def _record(self, index, candidates, out):
+        keys = json.dumps([_candidate_key(c) for c in candidates])
+        outcomes = json.dumps([encode(dict(o), "result") for o in out], allow_nan=False)
+        with self._db:  # one transaction per round
+            self._db.execute("INSERT INTO rounds VALUES (?, ?, ?)", (index, keys, outcomes))
+
+
+@contextmanager
+def checkpoint_session(search):
+    """A :class:`CheckpointSession` for ``search.checkpoint``, or None without one."""
+    if search.checkpoint is None:
+        yield None
+        return
+    search._validate_params()  # a bad `checkpoint` gets sklearn's error before opening
+    session = CheckpointSession(search, search.checkpoint)
+    try:
+        yield session
+    finally:
+        session.close()

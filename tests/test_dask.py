@@ -1,0 +1,125 @@
+"""Searches on a dask.distributed cluster (joblib's dask backend).
+
+A real cluster of worker processes on this machine: results must equal those
+of a local run, fits must run in the workers with one torch thread, and
+parallel fits must spread over (fake) GPUs as with joblib's own workers.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from joblib import parallel_config
+from numpy.testing import assert_array_equal
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from _parallel_helpers import (SEARCHES, FakeGPUClassifier, RecordThreads, search_results,
+                               small_net)
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    """2 worker processes of 1 thread each, as on a 2-core machine."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def _assert_same_results(local, remote):
+    params, scores = search_results(local)
+    remote_params, remote_scores = search_results(remote)
+    assert len(set(scores["mean_test_score"])) > 1  # a comparison that can fail
+    assert remote_params == params
+    assert remote_scores.keys() == scores.keys()
+    for key in scores:
+        assert_array_equal(remote_scores[key], scores[key], err_msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHES))
+def test_search_on_the_cluster_equals_a_local_run(client, binary_data, name):
+    X, y = binary_data
+    local = SEARCHES[name]().set_params(n_jobs=1).fit(X, y)
+    with distributed.get_task_stream(client) as tasks, parallel_config(backend="dask"):
+        remote = SEARCHES[name]().fit(X, y)
+    assert len(tasks.data) > 0  # the fits ran on the cluster
+    _assert_same_results(local, remote)
+
+
+@pytest.mark.parametrize("torch_threads, expected", [(None, 1), (2, 2)])
+def test_fits_in_dask_workers_use_one_thread_unless_told(client, binary_data, torch_threads,
+                                                         expected):
+    X, y = binary_data
+    est = small_net(callbacks=[RecordThreads()], torch_threads=torch_threads)
+    with parallel_config(backend="dask"):
+        fitted = cross_validate(est, X, y, cv=2, return_estimator=True)["estimator"]
+    assert {t for e in fitted for t in e.history_[:, "threads"]} == {expected}
+    worker_pids = set(client.run(os.getpid).values())
+    assert {p for e in fitted for p in e.history_[:, "pid"]} <= worker_pids
+
+
+def test_parallel_fits_in_dask_workers_land_on_different_gpus(client, binary_data, tmp_path):
+    X, y = binary_data
+    est = FakeGPUClassifier(n_gpus=2, claims_dir=str(tmp_path), wait_for=2, device="auto",
+                            hidden_layer_sizes=(8,), epochs=2, random_state=0)
+    with parallel_config(backend="dask"):
+        fitted = cross_validate(est, X, y, cv=2, return_estimator=True,
+                                error_score="raise")["estimator"]
+    assert sorted(e._placed_on for e in fitted) == ["cuda:0", "cuda:1"]
+
+
+# -- a cluster started from the command line, reached by its address ---------------
+def _start(*args):
+    return subprocess.Popen([sys.executable, "-m", "dask", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _scheduler_address(scheduler_file, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the dask scheduler exited"
+        try:
+            return json.loads(scheduler_file.read_text())["address"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            time.sleep(0.1)
+    raise TimeoutError("the dask scheduler did not start")
+
+
+def _stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.slow
+def test_search_on_a_cluster_started_by_command_line(binary_data, tmp_path):
+    X, y = binary_data
+    scheduler_file = tmp_path / "scheduler.json"
+    scheduler = _start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                       "--scheduler-file", str(scheduler_file))
+    workers = None
+    try:
+        address = _scheduler_address(scheduler_file, scheduler)
+        assert address.startswith("tcp://127.0.0.1:")
+        workers = _start("worker", address, "--nworkers", "2", "--nthreads", "1",
+                         "--no-dashboard", "--local-directory", str(tmp_path))
+        with distributed.Client(address) as client:
+            client.wait_for_workers(2, timeout=60)
+            search = GridSearchCV(small_net(), {"lr": [0.003, 0.03]}, cv=3, refit=False)
+            with parallel_config(backend="dask", scatter=[X, y]):
+                remote = search.fit(X, y)
+        local = GridSearchCV(small_net(), {"lr": [0.003, 0.03]}, cv=3, refit=False,
+                             n_jobs=1).fit(X, y)
+        _assert_same_results(local, remote)
+    finally:
+        for process in (workers, scheduler):
+            if process is not None:
+                _stop(process)
