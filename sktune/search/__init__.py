@@ -13,9 +13,11 @@ from .bayes_search import BayesSearchCV
 from .callbacks import (NoImprovementStopper, SearchState, TargetScoreStopper,
                         TimeBudgetStopper)
 from .optimizer import Optimizer
-from .space import Categorical, Distribution, Integer, Real, Space
+from .space import (Categorical, Dimension, Distribution, Integer, Real, Space,
+                    parse_search_spaces)
 
 __all__ = [
     "BayesSearchCV", "Optimizer", "Space", "Real", "Integer", "Categorical", "Distribution",
+    "Dimension", "parse_search_spaces",
     "SearchState", "NoImprovementStopper", "TimeBudgetStopper", "TargetScoreStopper",
 ]
