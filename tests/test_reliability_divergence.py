@@ -84,3 +84,25 @@ def test_search_survives_divergent_candidates(digits_small):
     assert "DivergenceError" in messages and "Lower the learning rate" in messages
     # After the initial design the model has learnt to avoid the diverging region.
     assert failed[:6].any() and failed[6:].sum() <= failed[:6].sum()
+
+
+def test_non_finite_validation_loss_raises_divergence_error():
+    """A validation loss that is not finite stops training like a training loss does."""
+    import numpy as np
+    from skorch.callbacks import Callback
+
+    from sktune import NeuralNetRegressor
+    from sktune.exceptions import DivergenceError
+
+    class _PoisonValidation(Callback):
+        def on_batch_end(self, net, batch=None, training=False, **kwargs):
+            if not training:
+                net.history.record_batch("valid_loss", float("nan"))
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 3)
+    reg = NeuralNetRegressor(epochs=3, validation_fraction=0.2, random_state=0,
+                             callbacks=[_PoisonValidation()])
+    with pytest.raises(DivergenceError, match="validation loss became nan at epoch 1"):
+        reg.fit(X, X.sum(axis=1))
+    assert len(reg.net_.history) == 1

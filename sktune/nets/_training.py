@@ -203,14 +203,13 @@ class TrainingNet(NeuralNet):
         The lean path already checks every batch as it goes; this covers
         skorch's own loop (callbacks with batch hooks) and the validation loss.
         """
-        epoch = self.history[-1]
-        for i, batch in enumerate(epoch["batches"], start=1):
-            value = batch.get("train_loss")
-            if value is not None and not math.isfinite(value):
-                raise _diverged(self, "training loss", value, batch=i)
-        value = epoch.get("valid_loss")
-        if value is not None and not math.isfinite(value):
-            raise _diverged(self, "validation loss", value)
+        # Validation batches are recorded after the training ones; the epoch's
+        # mean valid_loss is only written at on_epoch_end, so read the batches.
+        for i, batch in enumerate(self.history[-1]["batches"], start=1):
+            for key, what in (("train_loss", "training loss"), ("valid_loss", "validation loss")):
+                value = batch.get(key)
+                if value is not None and not math.isfinite(value):
+                    raise _diverged(self, what, value, batch=i)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         lean = (training and not self.batch_hooks_ and not fit_params
