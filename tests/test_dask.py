@@ -63,14 +63,25 @@ def test_fits_in_dask_workers_use_one_thread_unless_told(client, binary_data, to
     assert {p for e in fitted for p in e.history_[:, "pid"]} <= worker_pids
 
 
+def _fit(est, X, y):
+    return est.fit(X, y)
+
+
 def test_parallel_fits_in_dask_workers_land_on_different_gpus(client, binary_data, tmp_path):
+    # One fit pinned to each worker process: joblib's dask backend may batch
+    # both fits of a small search into one task (run one after the other),
+    # which would say nothing about concurrent claims across processes.
     X, y = binary_data
     est = FakeGPUClassifier(n_gpus=2, claims_dir=str(tmp_path), wait_for=2, device="auto",
                             hidden_layer_sizes=(8,), epochs=2, random_state=0)
-    with parallel_config(backend="dask"):
-        fitted = cross_validate(est, X, y, cv=2, return_estimator=True,
-                                error_score="raise")["estimator"]
+    workers = sorted(client.scheduler_info()["workers"])
+    assert len(workers) == 2
+    futures = [client.submit(_fit, est, X, y, workers=[w], allow_other_workers=False,
+                             pure=False) for w in workers]
+    fitted = client.gather(futures)
     assert sorted(e._placed_on for e in fitted) == ["cuda:0", "cuda:1"]
+    pids = client.run(os.getpid)
+    assert len(set(pids.values())) == 2  # two processes, sharing only the claim files
 
 
 # -- a cluster started from the command line, reached by its address ---------------

@@ -63,8 +63,9 @@ def test_cpu_one_gpu_and_explicit_index_are_not_placed(gpus):
 
 
 @pytest.mark.parametrize("device", ["cuda", "auto"])
-def test_concurrent_fits_spread_evenly(gpus, device):
+def test_concurrent_fits_spread_evenly(gpus, device, monkeypatch):
     gpus(3)
+    monkeypatch.setenv(_devices.WORKERS_ENV_VAR, "none")
     assert sorted(_hold_in_threads(3, device)) == ["cuda:0", "cuda:1", "cuda:2"]
     assert Counter(_hold_in_threads(5, device)) == {"cuda:0": 2, "cuda:1": 2, "cuda:2": 1}
 
@@ -106,28 +107,31 @@ def test_claim_of_another_process_counts_and_dies_with_it(gpus):
         assert dev == "cuda:0"
 
 
-def test_workers_per_device_caps_fits_at_once(gpus, monkeypatch):
+@pytest.mark.parametrize("setting, cap", [(None, 1), ("1", 1), ("2", 2)])
+def test_workers_per_device_caps_fits_at_once(gpus, monkeypatch, setting, cap):
     gpus(2)
-    monkeypatch.setenv(_devices.WORKERS_ENV_VAR, "1")
-    third = []
+    if setting is not None:  # unset: one fit per GPU by default
+        monkeypatch.setenv(_devices.WORKERS_ENV_VAR, setting)
+    extra = []
 
-    def third_fit():
+    def extra_fit():
         with placed_device("cuda") as dev:
-            third.append(dev)
+            extra.append(dev)
 
-    waiting = threading.Thread(target=third_fit)
+    waiting = threading.Thread(target=extra_fit)
 
-    def start_third_fit():
+    def start_extra_fit():
         waiting.start()
         waiting.join(timeout=0.5)
-        assert third == []  # both GPUs are at the cap: it waits
+        assert extra == []  # both GPUs are at the cap: it waits
 
-    assert sorted(_hold_in_threads(2, before_release=start_third_fit)) == ["cuda:0", "cuda:1"]
+    held = _hold_in_threads(2 * cap, before_release=start_extra_fit)
+    assert Counter(held) == {"cuda:0": cap, "cuda:1": cap}
     waiting.join(timeout=30)
-    assert len(third) == 1
+    assert len(extra) == 1
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two"])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
 def test_bad_workers_per_device_is_a_clear_error(gpus, monkeypatch, value):
     gpus(2)
     monkeypatch.setenv(_devices.WORKERS_ENV_VAR, value)
@@ -139,6 +143,7 @@ def test_bad_workers_per_device_is_a_clear_error(gpus, monkeypatch, value):
 def test_without_fcntl_threads_of_one_process_are_spread(gpus, monkeypatch):
     folder = gpus(2)
     monkeypatch.setattr(_devices, "fcntl", None)
+    monkeypatch.setenv(_devices.WORKERS_ENV_VAR, "none")
     assert Counter(_hold_in_threads(4)) == {"cuda:0": 2, "cuda:1": 2}
     assert not list(folder.glob("*.claim"))
 

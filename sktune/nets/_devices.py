@@ -3,9 +3,13 @@
 ``device='cuda'`` (or ``'auto'`` with a GPU) names no GPU in particular. With
 one GPU visible that is simply it. With several, every fit that starts claims
 the visible GPU that the fewest running fits hold, and keeps that claim until
-it ends, so ``n_jobs`` parallel fits spread evenly: one per GPU while
-``n_jobs`` <= the number of GPUs, then two per GPU, and so on. An explicit
-index (``'cuda:1'``) is used as given and claims nothing.
+it ends. By default a GPU takes one fit at a time, so ``n_jobs`` parallel fits
+run one per GPU, and a fit that finds every GPU busy waits for one to be free
+(no two fits compete for one GPU's memory). ``SKTUNE_WORKERS_PER_DEVICE=k``
+allows ``k`` fits at once per GPU (small networks often run faster two or
+three to a GPU); ``SKTUNE_WORKERS_PER_DEVICE=none`` removes the cap, so no fit
+ever waits and the fits spread evenly: one per GPU, then two per GPU, and so
+on. An explicit index (``'cuda:1'``) is used as given and claims nothing.
 
 The claims are files in a temporary folder of this machine, each held with an
 advisory lock (``flock``) for the duration of one fit. One mechanism thus
@@ -14,11 +18,6 @@ or threads) and separate programs of the same user alike; the operating system
 drops the lock of a worker that dies, so nothing goes stale. Claims are kept
 per set of visible GPUs (``CUDA_VISIBLE_DEVICES``) and per machine: on a
 multi-machine Dask cluster each machine spreads its own fits over its own GPUs.
-
-The environment variable ``SKTUNE_WORKERS_PER_DEVICE=k`` caps the fits that
-run at once on one GPU (e.g. to stay within its memory): a fit that finds
-every GPU at the cap waits until a claim is released. By default there is no
-cap and no fit ever waits.
 
 Where ``fcntl`` is missing (Windows), fits are spread among the threads of
 one process only.
@@ -70,18 +69,24 @@ def resolve_device(device):
     return device
 
 
+#: Fits at once per GPU when ``SKTUNE_WORKERS_PER_DEVICE`` is unset.
+DEFAULT_WORKERS_PER_DEVICE = 1
+
+
 def workers_per_device():
-    """The cap on fits per GPU from ``SKTUNE_WORKERS_PER_DEVICE``; None when unset."""
+    """The cap on fits at once per GPU (``SKTUNE_WORKERS_PER_DEVICE``); None for no cap."""
     value = os.environ.get(WORKERS_ENV_VAR, "").strip()
     if not value:
+        return DEFAULT_WORKERS_PER_DEVICE
+    if value.lower() == "none":
         return None
     try:
         cap = int(value)
     except ValueError:
         cap = 0
     if cap < 1:
-        raise ValueError(f"{WORKERS_ENV_VAR} must be a positive int (fits at once per GPU); "
-                         f"got {value!r}.")
+        raise ValueError(f"{WORKERS_ENV_VAR} must be a positive int (fits at once per GPU) "
+                         f"or 'none' (no cap); got {value!r}.")
     return cap
 
 

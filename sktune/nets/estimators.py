@@ -74,6 +74,11 @@ or skorch callback, default=None
         torch build). torch's global random state is left untouched.
     device : str or torch.device, default='cpu'
         'cpu', 'cuda', 'cuda:1', ... or 'auto' (CUDA when available).
+        With several GPUs visible, 'cuda' and 'auto' spread parallel fits
+        (``n_jobs``, Dask workers) over them: each fit claims the least busy
+        GPU for its duration, one fit per GPU at a time by default
+        (``SKTUNE_WORKERS_PER_DEVICE=k`` allows k, ``none`` removes the
+        cap). An explicit index ('cuda:1') is used as given.
     torch_threads : int or None, default=None
         torch intra-op threads used by ``fit`` and ``predict``. None means
         the ``SKTUNE_TORCH_THREADS`` environment variable if set, else 1:
