@@ -82,7 +82,8 @@ def _describe(obj):
     return obj
 
 
-def _hash(obj):
+def fingerprint(obj):
+    """A hash of ``obj`` (estimators by class and parameters) for checkpoint checks."""
     try:
         return joblib.hash(_describe(obj))
     except Exception:  # unpicklable: fall back on the text
@@ -102,13 +103,12 @@ def _candidate_key(params):
 
 def _search_fingerprint(search):
     return {
-        "estimator": _hash(search.estimator),
-        "search_spaces": _hash(search.search_spaces),
-        "scoring": _hash(search.scoring),
-        "n_points": int(search.n_points),
+        "estimator": fingerprint(search.estimator),
+        "search_spaces": fingerprint(search.search_spaces),
+        "scoring": fingerprint(search.scoring),
         "error_score": repr(search.error_score),
         "return_train_score": bool(search.return_train_score),
-        "optimizer_kwargs": _hash(search.optimizer_kwargs),
+        **search._checkpoint_settings(),
         "search_class": f"{type(search).__module__}.{type(search).__qualname__}",
     }
 
@@ -159,13 +159,13 @@ class CheckpointSession:
                 f"versions up to {CHECKPOINT_VERSION}. Upgrade sktune or use a new path."
             )
 
-    def _match(self, key, fingerprint):
+    def _match(self, key, expected):
         stored = self._get(key)
         if stored is None:
-            self._put(key, fingerprint)
+            self._put(key, expected)
             return
-        differs = sorted(k for k in set(stored) | set(fingerprint)
-                         if stored.get(k) != fingerprint.get(k))
+        differs = sorted(k for k in set(stored) | set(expected)
+                         if stored.get(k) != expected.get(k))
         if differs:
             raise CheckpointMismatchError(
                 f"Checkpoint {self.path!r} was written by a different search: "

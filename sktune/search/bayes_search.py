@@ -3,7 +3,6 @@
 import math
 import os
 import time
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -11,40 +10,15 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from ._checkpoint import checkpoint_session
-from ._fit_failures import collect_fit_failures, raise_if_all_failed
-from .callbacks import SearchState
+from ._checkpoint import fingerprint
+from ._sequential import RoundBasedSearchCV
 from .optimizer import Optimizer
 from .space import Space, parse_search_spaces
 
 __all__ = ["BayesSearchCV"]
 
 
-class _FrozenSplits:
-    """A CV splitter that splits once and then replays the same folds.
-
-    A shuffling splitter without an integer seed (``KFold(shuffle=True)``)
-    gives new folds at every ``split`` call; a sequential search calls it once
-    per round, and scores of different rounds would not be comparable.
-    """
-
-    def __init__(self, cv, on_split=None):
-        self.cv = cv
-        self.on_split = on_split  # called once with (X, y, splits), e.g. by a checkpoint
-        self._splits = None
-
-    def get_n_splits(self, X=None, y=None, groups=None, **params):
-        return self.cv.get_n_splits(X, y, groups, **params)
-
-    def split(self, X, y=None, groups=None, **params):
-        if self._splits is None:
-            self._splits = list(self.cv.split(X, y, groups, **params))
-            if self.on_split is not None:
-                self.on_split(X, y, self._splits)
-        return iter(self._splits)
-
-
-class BayesSearchCV(BaseSearchCV):
+class BayesSearchCV(RoundBasedSearchCV):
     """Bayesian optimisation over hyperparameters, with cross-validation.
 
     A drop-in for scikit-optimize's ``BayesSearchCV`` built on scikit-learn's
@@ -170,98 +144,24 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.callbacks = callbacks
         self.checkpoint = checkpoint
 
-    # -- helpers ---------------------------------------------------------------
-    def _optimised_metric(self, results):
-        """The ``cv_results_`` key of the score the optimiser maximises."""
-        if "mean_test_score" in results:
-            return "mean_test_score"
-        key = f"mean_test_{self.refit}"
-        if isinstance(self.refit, str) and key in results:
-            return key
-        metrics = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
-        raise ValueError(
-            "With several scoring metrics BayesSearchCV needs to know which one to "
-            f"optimise: set refit to one of {metrics}; got refit={self.refit!r}."
-        )
+    _not_sent_to_workers = ("optimizers_",)
 
-    def _callback_list(self):
-        callbacks = []
-        for given in (self.callbacks, getattr(self, "_fit_callbacks", None)):
-            if given is not None:
-                callbacks += given if isinstance(given, list) else [given]
-        for cb in callbacks:
-            if not callable(cb):
-                raise ValueError(f"callbacks must be callables; got {cb!r}.")
-        return callbacks
+    def _checkpoint_settings(self):
+        return {"n_points": int(self.n_points),
+                "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
 
     def _make_optimizer(self, space, n_iter, seed):
         kwargs = {"n_initial_points": min(10, n_iter), **(self.optimizer_kwargs or {})}
         return Optimizer(space, random_state=seed, **kwargs)
 
     # -- the search --------------------------------------------------------------
-    def fit(self, X, y=None, *, callback=None, **params):
-        """Run the search: rounds of proposals, cross-validation and model updates.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-        callback : callable or list of callables, default=None
-            Extra stopping callbacks for this call only, as scikit-optimize's
-            ``fit(callback=...)``; they run after those of ``callbacks``.
-        **params : dict
-            Passed to the estimator's ``fit``, the scorer and the CV splitter
-            (``groups``), as in ``GridSearchCV``.
-
-        Returns
-        -------
-        self : object
-        """
-        self._fit_callbacks = callback
-        self._searching = True
-        try:
-            with collect_fit_failures(self.error_score, owner=self), \
-                    checkpoint_session(self) as self._checkpoint_session:
-                return super().fit(X, y, **params)
-        finally:
-            del self._fit_callbacks, self._searching
-            self.__dict__.pop("_checkpoint_session", None)
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # may be self.__dict__ itself
-        if state.pop("_searching", False):
-            # sklearn >= 1.9 ships the search to every parallel fit (``caller``
-            # of _fit_and_score, for its callback hooks only): leave out the
-            # user's callbacks, which need not be picklable, and the optimisers,
-            # whose model state grows with every round.
-            state.update(callbacks=None, _fit_callbacks=None)
-            state.pop("optimizers_", None)
-            state.pop("_checkpoint_session", None)
-        return state
-
-    def _format_results(self, candidate_params, n_splits, out, more_results=None):
-        # sklearn warns about non-finite scores whenever results are formatted,
-        # i.e. every round here; _run_search warns once at the end instead.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite",
-                                    category=UserWarning)
-            session = getattr(self, "_checkpoint_session", None)
-            if session is not None:  # replayed candidates -> plain dicts
-                candidate_params = session.plain(candidate_params, out)
-            return super()._format_results(candidate_params, n_splits, out, more_results)
-
     def _run_search(self, evaluate_candidates, callback_ctx=None):
         spaces = parse_search_spaces(self.search_spaces)
         stoppers = self._callback_list()
         rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(spaces))
+        seeds = self._seeds(rng.randint(np.iinfo(np.int32).max, size=len(spaces)))
         plan = [(space, n_iter or self.n_iter) for space, n_iter in spaces]
-        session = getattr(self, "_checkpoint_session", None)
-        if session is not None:  # finished rounds are replayed from the checkpoint
-            seeds = session.seeds(seeds)
-            evaluate_candidates = session.wrap(evaluate_candidates)
-        cv = _FrozenSplits(self._checked_cv_orig,
-                           on_split=session.check_data if session is not None else None)
+        evaluate_candidates, cv = self._rounds(evaluate_candidates)
         self.optimizers_ = [self._make_optimizer(s, n, seed) for (s, n), seed in zip(plan, seeds)]
         n_rounds = sum(math.ceil(n / self.n_points) for _, n in plan)
 
@@ -272,8 +172,7 @@ scorer_, n_splits_, refit_time_, multimetric_
             ).call_on_fit_task_begin(estimator=self)
 
         start = time.perf_counter()
-        scores, best_scores = [], []
-        self.n_rounds_ = 0
+        self._start_rounds()
         self.optimizer_time_ = 0.0
         stop = False
         for optimizer, (_, n_iter) in zip(self.optimizers_, plan):
@@ -306,24 +205,12 @@ scorer_, n_splits_, refit_time_, multimetric_
                 optimizer.tell(candidates, [-s if math.isfinite(s) else math.nan for s in new])
                 self.optimizer_time_ += time.perf_counter() - tick
                 done += k
-                self.n_rounds_ += 1
-                scores += new
-                finite = [s for s in scores if math.isfinite(s)]
-                best_scores.append(max(finite) if finite else -math.inf)
+                stop = self._after_round(new, results, start, stoppers) or sklearn_stop
                 if self.verbose > 0:
-                    self._log_round(candidates, new, best_scores[-1], n_rounds)
-                state = SearchState(round=self.n_rounds_, scores=list(scores),
-                                    best_score=best_scores[-1], best_scores=list(best_scores),
-                                    elapsed=time.perf_counter() - start, cv_results=results)
-                stop = sklearn_stop or any(bool(cb(state)) for cb in stoppers)
+                    self._log_round(candidates, new, self._best_scores[-1], n_rounds)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
-        raise_if_all_failed()  # before sklearn refits a failing estimator
-        for key in (k for k in results if k.startswith(("mean_test_", "mean_train_"))):
-            bad = ~np.isfinite(np.asarray(results[key], dtype=float))
-            if bad.any():
-                warnings.warn(f"{int(bad.sum())} of {bad.size} candidates have a non-finite "
-                              f"{key[len('mean_'):]}.", UserWarning)
+        self._finish(results)
 
     def _log_round(self, candidates, scores, best, n_rounds):
         shown = ", ".join(f"{s:.4f}" for s in scores)

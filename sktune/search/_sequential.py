@@ -1,0 +1,192 @@
+"""What every round-based search of sktune shares (``BayesSearchCV``, ``HyperbandSearchCV``).
+
+A round-based search calls sklearn's ``evaluate_candidates`` many times from
+``_run_search`` (once per round or rung) instead of once. That needs:
+
+- folds drawn once and reused (:class:`_FrozenSplits`), so scores of
+  different rounds are comparable;
+- fit failures collected over the rounds rather than sklearn's "All the N fits
+  failed" after one bad round (:mod:`._fit_failures`);
+- an optional checkpoint that records every round (:mod:`._checkpoint`);
+- sklearn's non-finite-score warning once at the end instead of every round;
+- stopping callbacks after each round (:mod:`.callbacks`).
+"""
+
+import math
+import time
+import warnings
+
+import numpy as np
+from sklearn.model_selection._search import BaseSearchCV
+
+from ._checkpoint import checkpoint_session
+from ._fit_failures import collect_fit_failures, raise_if_all_failed
+from .callbacks import SearchState
+
+
+class _FrozenSplits:
+    """A CV splitter that splits once and then replays the same folds.
+
+    A shuffling splitter without an integer seed (``KFold(shuffle=True)``)
+    gives new folds at every ``split`` call; a sequential search calls it once
+    per round, and scores of different rounds would not be comparable.
+    """
+
+    def __init__(self, cv, on_split=None):
+        self.cv = cv
+        self.on_split = on_split  # called once with (X, y, splits), e.g. by a checkpoint
+        self._splits = None
+
+    def get_n_splits(self, X=None, y=None, groups=None, **params):
+        return self.cv.get_n_splits(X, y, groups, **params)
+
+    def split(self, X, y=None, groups=None, **params):
+        if self._splits is None:
+            self._splits = list(self.cv.split(X, y, groups, **params))
+            if self.on_split is not None:
+                self.on_split(X, y, self._splits)
+        return iter(self._splits)
+
+
+class RoundBasedSearchCV(BaseSearchCV):
+    """Base of the searches that evaluate candidates in rounds (not public).
+
+    Subclasses implement ``_run_search`` with :meth:`_rounds` (the
+    ``evaluate_candidates`` to call, wrapped for the checkpoint, and the
+    frozen folds), :meth:`_after_round` and :meth:`_finish`, and
+    :meth:`_checkpoint_settings`.
+    """
+
+    #: Attributes left out when the search is pickled into a parallel task.
+    _not_sent_to_workers = ()
+
+    # -- fit ---------------------------------------------------------------------
+    def fit(self, X, y=None, *, callback=None, **params):
+        """Run the search, round after round, then refit the best candidate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets.
+        callback : callable or list of callables, default=None
+            Extra stopping callbacks for this call only, as scikit-optimize's
+            ``fit(callback=...)``; they run after those of ``callbacks``.
+        **params : dict
+            Passed to the estimator's ``fit``, the scorer and the CV splitter
+            (``groups``), as in ``GridSearchCV``.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        self._fit_callbacks = callback
+        self._searching = True
+        try:
+            with collect_fit_failures(self.error_score, owner=self), \
+                    checkpoint_session(self) as self._checkpoint_session:
+                return super().fit(X, y, **params)
+        finally:
+            del self._fit_callbacks, self._searching
+            self.__dict__.pop("_checkpoint_session", None)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # may be self.__dict__ itself
+        if state.pop("_searching", False):
+            # sklearn >= 1.9 ships the search to every parallel fit (``caller``
+            # of _fit_and_score, for its callback hooks only): leave out the
+            # user's callbacks, which need not be picklable, and the search's
+            # working state, which grows with every round.
+            state.update(callbacks=None, _fit_callbacks=None)
+            for name in ("_checkpoint_session", *self._not_sent_to_workers):
+                state.pop(name, None)
+        return state
+
+    def _checkpoint_settings(self):
+        """Settings (JSON values) that a resumed search must share with the original."""
+        raise NotImplementedError
+
+    # -- helpers for _run_search ---------------------------------------------------
+    def _rounds(self, evaluate_candidates):
+        """``(evaluate_candidates, cv)`` for the rounds: checkpointed, frozen folds."""
+        session = getattr(self, "_checkpoint_session", None)
+        if session is not None:  # finished rounds are replayed from the checkpoint
+            evaluate_candidates = session.wrap(evaluate_candidates)
+        cv = _FrozenSplits(self._checked_cv_orig,
+                           on_split=session.check_data if session is not None else None)
+        return evaluate_candidates, cv
+
+    def _seeds(self, drawn):
+        """Seeds of the original run when resuming, else ``drawn``."""
+        session = getattr(self, "_checkpoint_session", None)
+        return drawn if session is None else session.seeds(drawn)
+
+    def _optimised_metric(self, results):
+        """The ``cv_results_`` key of the score the search maximises."""
+        if "mean_test_score" in results:
+            return "mean_test_score"
+        key = f"mean_test_{self.refit}"
+        if isinstance(self.refit, str) and key in results:
+            return key
+        metrics = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
+        raise ValueError(
+            f"With several scoring metrics {type(self).__name__} needs to know which one "
+            f"to optimise: set refit to one of {metrics}; got refit={self.refit!r}."
+        )
+
+    def _callback_list(self):
+        callbacks = []
+        for given in (self.callbacks, getattr(self, "_fit_callbacks", None)):
+            if given is not None:
+                callbacks += given if isinstance(given, list) else [given]
+        for cb in callbacks:
+            if not callable(cb):
+                raise ValueError(f"callbacks must be callables; got {cb!r}.")
+        return callbacks
+
+    def _start_rounds(self):
+        """Reset the per-search bookkeeping of :meth:`_after_round`."""
+        self._round_scores, self._best_scores = [], []
+        self.n_rounds_ = 0
+
+    def _after_round(self, new_scores, results, start, stoppers):
+        """Record a round's scores; True when a stopping callback asks to stop."""
+        self.n_rounds_ += 1
+        self._round_scores += new_scores
+        finite = [s for s in self._round_scores if math.isfinite(s)]
+        self._best_scores.append(max(finite) if finite else -math.inf)
+        state = SearchState(round=self.n_rounds_, scores=list(self._round_scores),
+                            best_score=self._best_scores[-1],
+                            best_scores=list(self._best_scores),
+                            elapsed=time.perf_counter() - start, cv_results=results)
+        return any(bool(cb(state)) for cb in stoppers)
+
+    def _finish(self, results):
+        """After the last round: raise if nothing succeeded, else warn once about
+        non-finite scores (sklearn would have warned every round)."""
+        del self._round_scores, self._best_scores
+        raise_if_all_failed()  # before sklearn refits a failing estimator
+        for key in (k for k in results if k.startswith(("mean_test_", "mean_train_"))):
+            bad = ~np.isfinite(np.asarray(results[key], dtype=float))
+            if bad.any():
+                warnings.warn(f"{int(bad.sum())} of {bad.size} candidates have a non-finite "
+                              f"{key[len('mean_'):]}.", UserWarning)
+
+    def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        # sklearn warns about non-finite scores whenever results are formatted,
+        # i.e. every round here; _finish warns once at the end instead.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite",
+                                    category=UserWarning)
+            candidate_params = self._plain_candidates(candidate_params, out)
+            session = getattr(self, "_checkpoint_session", None)
+            if session is not None:  # replayed candidates -> plain dicts
+                candidate_params = session.plain(candidate_params, out)
+            return super()._format_results(candidate_params, n_splits, out, more_results)
+
+    def _plain_candidates(self, candidate_params, out):
+        """Hook: candidates as they go into ``cv_results_['params']``."""
+        return candidate_params
+
