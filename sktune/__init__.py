@@ -14,6 +14,7 @@ _LAZY = {
     "NeuralNetClassifier": "sktune.nets",
     "NeuralNetRegressor": "sktune.nets",
     "BayesSearchCV": "sktune.search",
+    "HyperbandSearchCV": "sktune.search",
     "cv_report": "sktune.report",
     "CVReport": "sktune.report",
     "save": "sktune.persistence",
@@ -22,7 +23,8 @@ _LAZY = {
 _SUBMODULES = ("cli", "exceptions", "modules", "nets", "persistence", "report", "search",
                "space")
 
-__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "BayesSearchCV", "cv_report",
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "BayesSearchCV", "HyperbandSearchCV",
+           "cv_report",
            "CVReport", "save", "load", "__version__"]
 
 

@@ -1,6 +1,6 @@
 """Helpers of the parallel tests, in a module that worker processes can import.
 
-- ``SEARCHES``: the three search objects, seeded, on a small network.
+- ``SEARCHES``: the search objects, seeded, on a small network.
 - ``RecordThreads``: a callback that records the torch threads and the process
   of each epoch in ``history_``.
 - ``fake_gpus(n, claims_dir)``: torch reports ``n`` CUDA devices, and the
@@ -22,7 +22,7 @@ from scipy.stats import loguniform
 from skorch.callbacks import Callback
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
-from sktune import BayesSearchCV, NeuralNetClassifier
+from sktune import BayesSearchCV, HyperbandSearchCV, NeuralNetClassifier
 from sktune.nets import _devices
 
 
@@ -32,7 +32,7 @@ def small_net(**params):
                                random_state=0, **params)
 
 
-#: name -> a seeded search over ``small_net()`` with 4 candidates x 3 folds.
+#: name -> a seeded search over ``small_net()`` (a few candidates x 3 folds).
 SEARCHES = {
     "grid": lambda: GridSearchCV(
         small_net(), {"lr": [0.003, 0.03], "hidden_layer_sizes": [(4,), (8,)]},
@@ -43,6 +43,10 @@ SEARCHES = {
     "bayes": lambda: BayesSearchCV(
         small_net(), {"lr": (1e-3, 1e-1, "log-uniform"), "hidden_layer_sizes": [(4,), (8,)]},
         n_iter=4, n_points=2, cv=3, refit=False, random_state=0,
+        optimizer_kwargs={"n_initial_points": 2}),
+    "hyperband": lambda: HyperbandSearchCV(
+        small_net(), {"lr": (1e-3, 1e-1, "log-uniform"), "hidden_layer_sizes": [(4,), (8,)]},
+        max_epochs=4, factor=2, n_brackets=2, cv=3, refit=False, random_state=0,
         optimizer_kwargs={"n_initial_points": 2}),
 }
 

@@ -14,8 +14,9 @@ Resuming replays the stored rounds in order: the optimiser is asked for the
 round's candidates as in the original run (its random seeds are stored too,
 so ``random_state=None`` resumes as well), they must equal the stored ones,
 and their stored results go through sklearn's own ``evaluate_candidates``
-without fitting anything: the parameters are passed as a :class:`_Replayed`
-dict, which :func:`_fit_and_score_or_replay` answers from the checkpoint.
+without fitting anything: the parameters are passed as a
+:class:`~sktune.search._task_hook.KnownResults` dict, which the
+``_fit_and_score`` hook answers from the checkpoint.
 The first round that is not stored is evaluated normally, and the search
 goes on.
 
@@ -33,40 +34,11 @@ import sqlite3
 from contextlib import contextmanager
 
 import joblib
-from sklearn.model_selection import _search, _validation
-
 from .._jsoncodec import decode, encode
 from ..exceptions import CheckpointMismatchError, PersistenceError
+from ._task_hook import KnownResults, install
 
 CHECKPOINT_VERSION = 1
-_original_fit_and_score = _validation._fit_and_score
-
-
-class _Replayed(dict):
-    """Candidate parameters whose per-split results are already known."""
-
-    def __init__(self, params, outcomes):
-        super().__init__(params)
-        self.outcomes = outcomes
-
-
-def _fit_and_score_or_replay(estimator, X, y, *, parameters=None, split_progress=None,
-                             **kwargs):
-    """sklearn's ``_fit_and_score``, or the stored result for a replayed candidate.
-
-    Installed in place of ``sklearn.model_selection._search._fit_and_score``;
-    delegates for everything but :class:`_Replayed` parameters, so searches
-    without a checkpoint behave exactly as before (in any process).
-    """
-    if isinstance(parameters, _Replayed):
-        return decode(parameters.outcomes[split_progress[0]])
-    return _original_fit_and_score(estimator, X, y, parameters=parameters,
-                                   split_progress=split_progress, **kwargs)
-
-
-def _install():
-    if _search._fit_and_score is not _fit_and_score_or_replay:
-        _search._fit_and_score = _fit_and_score_or_replay
 
 
 def _describe(obj):
@@ -194,11 +166,11 @@ class CheckpointSession:
     def plain(self, candidate_params, out):
         """Called by ``_format_results``: keep ``out``, give plain parameter dicts."""
         self._last_out = out
-        return [dict(p) if isinstance(p, _Replayed) else p for p in candidate_params]
+        return [dict(p) if isinstance(p, KnownResults) else p for p in candidate_params]
 
     def wrap(self, evaluate_candidates):
         """``evaluate_candidates`` that replays stored rounds and records new ones."""
-        _install()
+        install()
 
         def evaluate(candidates, **kwargs):
             index = self._next_round
@@ -215,7 +187,8 @@ class CheckpointSession:
                         "use a new checkpoint path or delete the file."
                     )
                 n_splits = len(outcomes) // len(candidates)
-                replayed = [_Replayed(c, outcomes[i * n_splits:(i + 1) * n_splits])
+                replayed = [KnownResults(c, [decode(o) for o in
+                                             outcomes[i * n_splits:(i + 1) * n_splits]])
                             for i, c in enumerate(candidates)]
                 self.n_replayed += len(candidates)
                 return evaluate_candidates(replayed, **kwargs)

@@ -70,6 +70,13 @@ class SearchState:
 class NoImprovementStopper:
     """Stop when the best score has not improved by ``min_delta`` for ``n_rounds`` rounds.
 
+    Parameters
+    ----------
+    n_rounds : int, default=10
+        Rounds without improvement (patience).
+    min_delta : float, default=0.0
+        The smallest increase of the best score that counts as improvement.
+
     Examples
     --------
     >>> from sktune.search.callbacks import NoImprovementStopper, SearchState
@@ -93,7 +100,13 @@ class NoImprovementStopper:
 
 @dataclass
 class TimeBudgetStopper:
-    """Stop once ``seconds`` have passed since the search started (checked after each round)."""
+    """Stop once ``seconds`` have passed since the search started (checked after each round).
+
+    Parameters
+    ----------
+    seconds : float
+        Time budget in seconds; the round running when it expires finishes.
+    """
 
     seconds: float
 
@@ -103,7 +116,13 @@ class TimeBudgetStopper:
 
 @dataclass
 class TargetScoreStopper:
-    """Stop once the best score reaches ``score``."""
+    """Stop once the best score reaches ``score``.
+
+    Parameters
+    ----------
+    score : float
+        Target of the optimised metric (higher is better, as in ``cv_results_``).
+    """
 
     score: float
 

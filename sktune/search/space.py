@@ -503,6 +503,16 @@ class Categorical(Dimension):
         The same object is found first, then an equal value of the same type,
         then any equal value (so ``np.int64(3)`` finds the category ``3``).
 
+        Parameters
+        ----------
+        value : object
+            A value to look up.
+
+        Returns
+        -------
+        index : int
+            Its position in ``categories``.
+
         Raises
         ------
         ValueError
@@ -853,7 +863,9 @@ Integer(low=1, high=4, prior='uniform'), 'hidden': Categorical(categories=[(32,)
         Parameters
         ----------
         n_samples : int, default=1
+            Number of points to draw.
         random_state : int, RandomState instance or None, default=None
+            Seed or generator, as in scikit-learn.
 
         Returns
         -------
@@ -876,6 +888,7 @@ Integer(low=1, high=4, prior='uniform'), 'hidden': Categorical(categories=[(32,)
         Returns
         -------
         X : ndarray of shape (n_points, n_columns)
+            One row per point, every coordinate in [0, 1].
         """
         if isinstance(points, Mapping):
             points = [points]
@@ -903,6 +916,8 @@ Integer(low=1, high=4, prior='uniform'), 'hidden': Categorical(categories=[(32,)
         Parameters
         ----------
         X : array-like of shape (n_points, n_columns)
+            Transformed rows; out-of-range entries are clipped, non-integer
+            coordinates rounded to the nearest valid value.
 
         Returns
         -------

@@ -1,0 +1,101 @@
+"""Where a multi-fidelity search's candidates come from (BOHB-style, or quasi-random).
+
+BOHB (Falkner et al., 2018, "BOHB: robust and efficient hyperparameter
+optimization at scale", ICML) replaces Hyperband's random candidates with
+proposals of a model fitted to the scores seen so far, at the *largest
+number of epochs that has enough scores*: early on that is the first rung's
+cheap scores, later the full-length ones. Here the model is sktune's
+Gaussian-process :class:`~sktune.search.Optimizer` (BOHB uses a kernel
+density estimator), and a third of each batch stays quasi-random, as in
+BOHB, so a misleading early model cannot shut regions out for good.
+
+The candidates scored at many epochs are the survivors of earlier rungs, all
+good: a Gaussian process fitted to them alone sees a flat, narrow region and
+expects improvement everywhere else, including regions that were already cut
+after a few epochs. So the candidates that were cut before reaching the
+model's number of epochs enter it with the worst value seen at that number
+of epochs (as failed evaluations do), which is what being cut says of them.
+"""
+
+import math
+from collections import defaultdict
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from .optimizer import Optimizer
+
+#: Share of each batch drawn from the space-filling design rather than the model.
+RANDOM_FRACTION = 1 / 3
+
+
+class FidelityProposer:
+    """Propose candidates; learn from their scores at every number of epochs.
+
+    Parameters
+    ----------
+    space : Space
+        The search space.
+    method : {'bayes', 'random'}
+        'bayes': model-based proposals once some number of epochs has at
+        least ``n_initial_points`` finite scores; 'random': scrambled Sobol
+        points throughout.
+    random_state : int
+        Seed; equal seeds and equal scores give equal proposals.
+    optimizer_kwargs : dict, default=None
+        Arguments of :class:`~sktune.search.Optimizer`; ``n_initial_points``
+        (default ``max(5, n_dims + 2)``) also sets how many scores a number
+        of epochs needs before its model is used.
+    """
+
+    def __init__(self, space, method, random_state, optimizer_kwargs=None):
+        self.space = space
+        self.method = method
+        kwargs = dict(optimizer_kwargs or {})
+        self.n_initial_points = int(kwargs.pop("n_initial_points",
+                                               max(5, len(space.names) + 2)))
+        self._optimizer_kwargs = kwargs
+        self._rng = check_random_state(random_state)
+        # Never told anything: it only walks its space-filling design.
+        self._design = Optimizer(space, random_state=self._rng.randint(2**31),
+                                 n_initial_points=2**31 - 1, **kwargs)
+        self._seen = defaultdict(lambda: ([], []))  # epochs -> (points, values to minimise)
+        self._reached = {}  # point key -> most epochs it was scored at
+
+    def tell(self, points, epochs, scores):
+        """Record mean CV ``scores`` (higher is better) of ``points`` at ``epochs``."""
+        seen_points, values = self._seen[epochs]
+        for point, score in zip(points, scores):
+            seen_points.append(point)
+            values.append(-float(score) if math.isfinite(score) else math.nan)
+            key = _key(point)
+            self._reached[key] = (point, max(epochs, self._reached.get(key, (None, 0))[1]))
+
+    def model_epochs(self):
+        """The largest number of epochs with enough finite scores for a model, or None."""
+        usable = [e for e, (_, values) in self._seen.items()
+                  if np.isfinite(values).sum() >= self.n_initial_points]
+        return max(usable) if usable else None
+
+    def ask(self, n):
+        """``n`` candidates (dicts)."""
+        epochs = self.model_epochs() if self.method == "bayes" else None
+        if epochs is None:
+            return self._design.ask(n_points=n)
+        n_random = int(math.floor(n * RANDOM_FRACTION))
+        points, values = map(list, self._seen[epochs])
+        finite = [v for v in values if math.isfinite(v)]
+        cut = [p for p, reached in self._reached.values() if reached < epochs]
+        points += cut
+        values += [max(finite)] * len(cut)
+        model = Optimizer(self.space, random_state=self._rng.randint(2**31),
+                          n_initial_points=0, **self._optimizer_kwargs)
+        model.tell(points, values)
+        proposed = model.ask(n_points=n - n_random)
+        if n_random:
+            proposed += self._design.ask(n_points=n_random)
+        return proposed
+
+
+def _key(point):
+    return repr(sorted(point.items()))

@@ -1,0 +1,333 @@
+"""``HyperbandSearchCV``: multi-fidelity search over epochs that continues training."""
+
+import math
+import os
+import shutil
+import tempfile
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._brackets import hyperband_brackets
+from ._checkpoint import fingerprint
+from ._continuation import check_continuable, resolve_resource
+from ._fidelity_proposer import FidelityProposer
+from ._sequential import RoundBasedSearchCV
+from ._task_hook import MODEL_KEY, Continuation, Spilled, install
+from .space import Space, parse_search_spaces
+
+__all__ = ["HyperbandSearchCV"]
+
+
+class HyperbandSearchCV(RoundBasedSearchCV):
+    """Hyperband over epochs with K-fold CV, continuing training between rungs.
+
+    Successive halving spends few epochs on many candidates and more on the
+    best: every candidate of a bracket is cross-validated after a few epochs,
+    the best ``1 / factor`` are trained ``factor`` times longer, and so on up
+    to ``max_epochs``. Unlike scikit-learn's ``HalvingRandomSearchCV`` with
+    ``resource='epochs'``, a promoted (candidate, fold) model is **not
+    retrained from scratch**: the model trained at the previous rung is
+    trained for the missing epochs only (sktune networks continue exactly
+    where they stopped, so the scores equal those of a fit with the rung's
+    epochs). Several brackets, from aggressive to plain evaluation at
+    ``max_epochs``, hedge against early scores that mislead (Hyperband).
+    Candidates come from a Bayesian model fitted to the scores at the
+    largest number of epochs with enough of them (BOHB-style), or are
+    quasi-random.
+
+    Each rung is one round of ``evaluate_candidates``: ``cv_results_`` has a
+    row per (candidate, rung) with ``bracket``, ``iter`` (the rung within its
+    bracket), ``n_resources`` (epochs) and ``candidate`` (an id shared by the
+    rows of one candidate), and the parameters include the epochs. A
+    candidate's final score is the one of its last rung; ``best_index_`` is
+    the best final score, so ``refit`` trains the best candidate with the
+    epochs it was scored at.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator (or pipeline) to tune. Its last step must be able to
+        train further: ``partial_fit(X, y, epochs=k)`` (sktune networks, one
+        call) or ``partial_fit(X, y)`` (one epoch per call).
+    search_spaces : dict
+        ``{param_name: dimension}``, as for :class:`~sktune.BayesSearchCV`;
+        it must not include the resource (epochs).
+    max_epochs : int, default=None
+        Epochs of the candidates that reach the last rung. None: the
+        estimator's own value of the resource (e.g. its ``epochs``).
+    min_epochs : int, default=1
+        Epochs of the first rung of the most aggressive bracket.
+    factor : float, default=3
+        Survivors per rung are ``1 / factor`` of the rung before, trained
+        ``factor`` times more epochs.
+    n_brackets : int, default=None
+        Run only the first (most aggressive) brackets; None runs all
+        ``floor(log(max_epochs / min_epochs) / log(factor)) + 1``.
+    proposals : {'bayes', 'random'}, default='bayes'
+        'bayes': BOHB-style model-based candidates (a third stay
+        quasi-random); 'random': scrambled Sobol points.
+    resource : str, default='epochs'
+        The parameter counting training passes. In a pipeline, ``'epochs'``
+        finds ``'<step>__epochs'`` of the last step.
+    scoring : str, callable, list, tuple or dict, default=None
+        As in ``GridSearchCV``; with several metrics ``refit`` names the one
+        that ranks candidates.
+    n_jobs : int, default=None
+        Parallel fits (joblib); a rung runs ``n_candidates * n_splits`` fits.
+    refit : bool or str, default=True
+        As in ``GridSearchCV``.
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV``; folds are drawn once for all rungs.
+    verbose : int, default=0
+        > 0 prints one line per rung.
+    pre_dispatch : int or str, default='2*n_jobs'
+        As in ``GridSearchCV``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the proposals.
+    error_score : 'raise' or float, default=np.nan
+        Score of a failed fit; failed candidates are never promoted.
+    return_train_score : bool, default=False
+        As in ``GridSearchCV``.
+    optimizer_kwargs : dict, default=None
+        Arguments of :class:`~sktune.search.Optimizer` for 'bayes' proposals;
+        ``n_initial_points`` (default ``max(5, n_dims + 2)``) is also the
+        number of scores a rung needs before its model proposes.
+    model_dir : str or path-like, default=None
+        Folder for kept models larger than 1 MiB between rungs (smaller ones
+        stay in memory); None uses a temporary folder removed after ``fit``.
+        On a multi-machine Dask cluster, give a folder every worker can read.
+    callbacks : callable or list of callables, default=None
+        Called after each rung with a
+        :class:`~sktune.search.callbacks.SearchState`; True stops the search.
+    checkpoint : str, path-like or None, default=None
+        SQLite file recording every finished rung; a new ``fit`` with the same
+        checkpoint replays them and continues. Models are not stored: the
+        survivors of an interrupted bracket are retrained from scratch up to
+        their rung's epochs (same scores for seeded sktune networks).
+
+    Attributes
+    ----------
+    cv_results_, best_estimator_, best_score_, best_params_, best_index_, \
+scorer_, n_splits_, refit_time_, multimetric_
+        As in ``GridSearchCV``.
+    brackets_ : list of list of Rung
+        The planned rungs of each bracket.
+    n_rounds_ : int
+        Rungs evaluated.
+    epochs_trained_ : int
+        Epochs trained by all cross-validation fits of this ``fit`` (a
+        continued model counts its added epochs only; refit not counted).
+    optimizer_time_ : float
+        Seconds spent proposing candidates.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sktune import HyperbandSearchCV, NeuralNetClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = HyperbandSearchCV(
+    ...     NeuralNetClassifier(hidden_layer_sizes=(16,), random_state=0),
+    ...     {"lr": (1e-3, 1e-1, "log-uniform")}, max_epochs=9, cv=3, random_state=0)
+    >>> search = search.fit(X, y)
+    >>> sorted({int(e) for e in search.cv_results_["n_resources"]})
+    [1, 3, 9]
+    >>> search.best_params_["epochs"] in (1, 3, 9)
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseSearchCV._parameter_constraints,
+        "search_spaces": [dict, Space],
+        "max_epochs": [None, Interval(Integral, 1, None, closed="left")],
+        "min_epochs": [Interval(Integral, 1, None, closed="left")],
+        "factor": [Interval(Real, 1, None, closed="neither")],
+        "n_brackets": [None, Interval(Integral, 1, None, closed="left")],
+        "proposals": [StrOptions({"bayes", "random"})],
+        "resource": [str],
+        "random_state": ["random_state"],
+        "optimizer_kwargs": [None, dict],
+        "model_dir": [None, str, os.PathLike],
+        "callbacks": [None, callable, list],
+        "checkpoint": [None, str, os.PathLike],
+    }
+
+    def __init__(self, estimator, search_spaces, *, max_epochs=None, min_epochs=1, factor=3,
+                 n_brackets=None, proposals="bayes", resource="epochs", scoring=None,
+                 n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
+                 random_state=None, error_score=np.nan, return_train_score=False,
+                 optimizer_kwargs=None, model_dir=None, callbacks=None, checkpoint=None):
+        super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
+                         cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
+                         error_score=error_score, return_train_score=return_train_score)
+        self.search_spaces = search_spaces
+        self.max_epochs = max_epochs
+        self.min_epochs = min_epochs
+        self.factor = factor
+        self.n_brackets = n_brackets
+        self.proposals = proposals
+        self.resource = resource
+        self.random_state = random_state
+        self.optimizer_kwargs = optimizer_kwargs
+        self.model_dir = model_dir
+        self.callbacks = callbacks
+        self.checkpoint = checkpoint
+
+    def _checkpoint_settings(self):
+        return {"max_epochs": self.max_epochs, "min_epochs": int(self.min_epochs),
+                "factor": float(self.factor), "n_brackets": self.n_brackets,
+                "proposals": self.proposals, "resource": self.resource,
+                "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
+
+    # -- set-up --------------------------------------------------------------------
+    def _plan(self):
+        """Check the settings against the estimator: (space, resource, brackets)."""
+        (space, _), *others = parse_search_spaces(self.search_spaces)
+        if others:
+            raise ValueError("HyperbandSearchCV takes one search space (a dict).")
+        resource = resolve_resource(self.estimator, self.resource)
+        if resource in space.names:
+            raise ValueError(
+                f"{resource!r} is the resource HyperbandSearchCV allocates (from "
+                f"min_epochs={self.min_epochs} up to max_epochs): remove it from "
+                "search_spaces and set max_epochs instead."
+            )
+        check_continuable(self.estimator, resource)
+        max_epochs = self.max_epochs
+        if max_epochs is None:
+            max_epochs = self.estimator.get_params()[resource]
+            if not isinstance(max_epochs, Integral) or max_epochs < 1:
+                raise ValueError(f"max_epochs=None takes the estimator's {resource}, which "
+                                 f"is {max_epochs!r}; set max_epochs to a positive int.")
+        if self.min_epochs > max_epochs:
+            raise ValueError(f"min_epochs={self.min_epochs} exceeds max_epochs={max_epochs}.")
+        brackets = hyperband_brackets(int(max_epochs), self.min_epochs, self.factor,
+                                      self.n_brackets)
+        return space, resource, brackets
+
+    # -- the search ----------------------------------------------------------------
+    def _run_search(self, evaluate_candidates, callback_ctx=None):
+        space, resource, self.brackets_ = self._plan()
+        install()
+        stoppers = self._callback_list()
+        seed, = self._seeds([check_random_state(self.random_state).randint(2**31)])
+        proposer = FidelityProposer(space, self.proposals, seed, self.optimizer_kwargs)
+        evaluate_candidates, cv = self._rounds(evaluate_candidates)
+        n_rungs = sum(len(rungs) for rungs in self.brackets_)
+        model_dir = self.model_dir or tempfile.mkdtemp(prefix="sktune-hyperband-")
+        start = time.perf_counter()
+        self._start_rounds()
+        self.optimizer_time_ = 0.0
+        self.epochs_trained_ = 0
+        next_id = 0
+        try:
+            for b, rungs in enumerate(self.brackets_):
+                tick = time.perf_counter()
+                points = proposer.ask(rungs[0].n_candidates)
+                self.optimizer_time_ += time.perf_counter() - tick
+                alive = [(next_id + i, p, [None] * self.n_splits_) for i, p in enumerate(points)]
+                next_id += len(points)
+                previous = 0
+                for i, rung in enumerate(rungs):
+                    if i > 0:
+                        kept = _promote(alive, scores, rung.n_candidates)
+                        _discard(m for a in alive if a not in kept for m in a[2])
+                        alive = kept
+                        if not alive:
+                            break
+                    candidates = [Continuation({**p, resource: rung.epochs}, resource, models,
+                                               model_dir) for _, p, models in alive]
+                    more = {"bracket": [b] * len(alive), "iter": [i] * len(alive),
+                            "n_resources": [rung.epochs] * len(alive),
+                            "candidate": [cid for cid, _, _ in alive]}
+                    self._new_models = []
+                    try:
+                        verbose, self.verbose = self.verbose, max(self.verbose - 1, 0)
+                        results = evaluate_candidates(candidates, cv=cv, more_results=more)
+                    finally:
+                        self.verbose = verbose
+                        new_models, self._new_models = self._new_models, None
+                    self._count_epochs(alive, new_models, rung.epochs, previous)
+                    alive = _with_models(alive, new_models, self.n_splits_)
+                    for c in candidates:
+                        c.models = None  # sklearn keeps the candidates: drop the models
+                    scores = [float(s) for s in
+                              results[self._optimised_metric(results)][-len(alive):]]
+                    proposer.tell([p for _, p, _ in alive], rung.epochs, scores)
+                    previous = rung.epochs
+                    stop = self._after_round(scores, results, start, stoppers)
+                    if self.verbose > 0:
+                        self._log_rung(b, i, len(alive), rung.epochs, scores, n_rungs)
+                    if stop:
+                        break
+                _discard(m for a in alive for m in a[2])
+                if stop:
+                    break
+        finally:
+            if self.model_dir is None:
+                shutil.rmtree(model_dir, ignore_errors=True)
+        self._finish(results)
+
+    def _count_epochs(self, alive, new_models, epochs, previous):
+        if not new_models:  # replayed from a checkpoint: nothing trained
+            return
+        for (_, _, models) in alive:
+            for stored in models:
+                self.epochs_trained_ += epochs - previous if stored is not None else epochs
+
+    def _plain_candidates(self, candidate_params, out):
+        new_models = getattr(self, "_new_models", None)
+        if new_models is not None:
+            for result in out:  # only the latest rung's results still carry a model
+                if MODEL_KEY in result:
+                    new_models.append(result.pop(MODEL_KEY))
+        return [dict(p) if isinstance(p, Continuation) else p for p in candidate_params]
+
+    def _log_rung(self, bracket, rung, n, epochs, scores, n_rungs):
+        finite = [s for s in scores if math.isfinite(s)]
+        shown = f"best {max(finite):.4f}" if finite else "all failed"
+        print(f"[HyperbandSearchCV] rung {self.n_rounds_}/{n_rungs} (bracket "
+              f"{bracket + 1}/{len(self.brackets_)}, rung {rung + 1}): {n} candidate(s) x "
+              f"{epochs} epochs, {shown}; best so far {self._best_scores[-1]:.4f}", flush=True)
+
+    @staticmethod
+    def _select_best_index(refit, refit_metric, results):
+        """The best *final* score: each candidate's last rung only."""
+        if callable(refit):
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        candidate = np.asarray(results["candidate"])
+        last = {c: i for i, c in enumerate(candidate)}  # rows are in evaluation order
+        final = np.array(sorted(last.values()))
+        scores = np.asarray(results[f"mean_test_{refit_metric}"], dtype=float)[final]
+        if not np.isfinite(scores).any():
+            return int(final[0])
+        return int(final[np.nanargmax(np.where(np.isfinite(scores), scores, np.nan))])
+
+
+def _promote(alive, scores, n):
+    """The ``n`` best candidates with a finite score, best first (stable on ties)."""
+    ranked = sorted((i for i, s in enumerate(scores) if math.isfinite(s)),
+                    key=lambda i: -scores[i])
+    return [alive[i] for i in ranked[:n]]
+
+
+def _with_models(alive, new_models, n_splits):
+    """Attach the models trained at this rung (None where a fit failed or was replayed)."""
+    if not new_models:
+        new_models = [None] * (len(alive) * n_splits)
+    return [(cid, p, new_models[k * n_splits:(k + 1) * n_splits])
+            for k, (cid, p, _) in enumerate(alive)]
+
+
+def _discard(models):
+    """Remove the files of spilled models that will not be trained further."""
+    for stored in models:
+        if isinstance(stored, Spilled):
+            try:
+                os.remove(stored.path)
+            except FileNotFoundError:
+                pass
