@@ -432,6 +432,7 @@ class BaseNeuralNet(BaseEstimator):
         Returns
         -------
         self : object
+            The estimator, trained further.
         """
         if not (isinstance(epochs, Integral) and epochs >= 1):
             raise ValueError(f"epochs must be a positive int; got {epochs!r}.")

@@ -171,12 +171,34 @@ class NeuralNetClassifier(ClassifierMixin, BaseNeuralNet):
         return len(self.classes_)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns as ``classes_``."""
+        """Class probabilities: the softmax of the network's logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, as for ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
         logits = self._forward(X).double()
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, X):
-        """Most probable class label per sample."""
+        """Most probable class label per sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, as for ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
         index = self._forward(X).argmax(dim=1).numpy()
         return self.classes_[index]
 
@@ -228,7 +250,18 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
         return y_enc.shape[1]
 
     def predict(self, X):
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, as for ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The same shape per sample as the ``y`` given to ``fit``.
+        """
         out = self._forward(X).double().numpy()
         return out.ravel() if self._y_ndim == 1 else out.reshape(len(out), -1)
 

@@ -170,6 +170,8 @@ class ConvNet(nn.Module):
     hidden_layer_sizes : tuple of int, default=(64,)
         Fully connected layers after the convolutions.
     activation : str, default='relu'
+        Non-linearity after each convolution and hidden layer (a key of
+        ``ACTIVATIONS``).
     dropout : float, default=0.0
         Dropout before each fully connected layer.
 

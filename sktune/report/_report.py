@@ -80,6 +80,7 @@ class CVReport:
         Returns
         -------
         html : str
+            The whole page.
         """
         from ._html import render_html
 
@@ -100,6 +101,7 @@ class CVReport:
         Returns
         -------
         markdown : str
+            The report's text.
         """
         from ._markdown import render_markdown
 
