@@ -10,10 +10,15 @@ written as they are; everything else becomes an object tagged with the key
 ``numpy``                 numpy scalar: ``{"dtype", "value"}``
 ``ndarray``               ``{"dtype", "shape", "items"}`` (object arrays item-wise)
 ``masked``                ``numpy.ma`` array: ``{"data", "mask"}``
+``dtype``                 numpy dtype: ``{"value": "<f8" | "|O" | ...}``
+``slice``                 ``{"start", "stop", "step"}``
 ``torch.device``          ``{"value": "cuda:0"}``
 ``import``                a class or pure-Python function: ``{"path": "module:qualname"}``
 ``object``                an sklearn estimator or skorch callback:
                           ``{"class": "module:qualname", "params": {...}}``
+``fitted``                a fitted scikit-learn estimator (:func:`encode_fitted`):
+                          ``{"class", "params", "state"}``, ``state`` being its
+                          fitted attributes (nested estimators fitted too)
 ========================  ==================================================
 
 Decoding never unpickles. It imports the modules named by ``import`` and
@@ -22,7 +27,11 @@ accepts only what :func:`resolve` allows: classes and functions written in
 Python, found under their own name; builtins such as ``os.system`` are
 refused. ``object`` tags are instantiated (``cls(**params)``, as
 ``sklearn.base.clone`` does) only for subclasses of scikit-learn's
-``BaseEstimator`` or skorch's ``Callback``.
+``BaseEstimator`` or skorch's ``Callback``. ``fitted`` tags only for
+scikit-learn's own estimators (classes defined in the ``sklearn`` package),
+whose fitted attributes are then set from the decoded data (names must be
+plain attribute names, never dunders); so a fitted transformer comes back
+without running anything but its constructor.
 """
 
 import importlib
@@ -92,30 +101,58 @@ def resolve(path):
 
 def encode(value, where="value"):
     """A JSON-able form of ``value``; :class:`PersistenceError` if it has none."""
+    return _encode(value, where, fitted=False)
+
+
+def encode_fitted(value, where="value"):
+    """As :func:`encode`, but scikit-learn estimators keep their fitted state.
+
+    Every scikit-learn estimator met (``value`` itself, its parameters such
+    as a ``Pipeline``'s ``steps``, and its fitted attributes such as a
+    ``ColumnTransformer``'s ``transformers_``) is written with a ``fitted``
+    tag: class, parameters and the attributes ``fit`` set. Estimators from
+    other packages raise :class:`PersistenceError`.
+    """
+    return _encode(value, where, fitted=True)
+
+
+def _encode(value, where, fitted):
     if value is None or isinstance(value, (bool, str)) or type(value) is int:
         return value
     if type(value) is float:
         return value if math.isfinite(value) else {TAG: "float", "value": str(value)}
     if isinstance(value, np.ma.MaskedArray):
-        return {TAG: "masked", "data": encode(np.asarray(value.data), where),
-                "mask": encode(np.ma.getmaskarray(value), where)}
+        return {TAG: "masked", "data": _encode(np.asarray(value.data), where, fitted),
+                "mask": _encode(np.ma.getmaskarray(value), where, fitted)}
     if isinstance(value, np.ndarray):
-        return _encode_array(value, where)
+        return _encode_array(value, where, fitted)
     if isinstance(value, np.generic):
         if value.dtype.kind not in _PLAIN_KINDS and value.dtype.kind != "b":
             raise PersistenceError(f"{where}: numpy {value.dtype} values cannot be saved.")
-        return {TAG: "numpy", "dtype": value.dtype.str, "value": encode(value.item(), where)}
+        return {TAG: "numpy", "dtype": value.dtype.str,
+                "value": _encode(value.item(), where, fitted)}
+    if isinstance(value, np.dtype):
+        if value.fields is not None or value.kind == "V":
+            raise PersistenceError(f"{where}: the structured dtype {value} cannot be saved.")
+        return {TAG: "dtype", "value": value.str}
+    if isinstance(value, slice):
+        return {TAG: "slice", "items": [_encode(v, where, fitted)
+                                         for v in (value.start, value.stop, value.step)]}
     if isinstance(value, list):
-        return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_encode(v, f"{where}[{i}]", fitted) for i, v in enumerate(value)]
     if isinstance(value, tuple):
-        return {TAG: "tuple", "items": [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+        return {TAG: "tuple",
+                "items": [_encode(v, f"{where}[{i}]", fitted) for i, v in enumerate(value)]}
     if isinstance(value, dict):
-        return {TAG: "dict", "items": [[encode(k, where), encode(v, f"{where}[{k!r}]")]
+        return {TAG: "dict", "items": [[_encode(k, where, fitted),
+                                        _encode(v, f"{where}[{k!r}]", fitted)]
                                        for k, v in value.items()]}
     if isinstance(value, torch.device):
         return {TAG: "torch.device", "value": str(value)}
     if inspect.isclass(value) or inspect.isfunction(value):
         return {TAG: "import", "path": import_path(value)}
+    if fitted and isinstance(value, BaseEstimator):
+        return _encode_fitted_estimator(value, where)
     if isinstance(value, (BaseEstimator, _callback_base())):
         params = value.get_params(deep=False)
         return {TAG: "object", "class": import_path(type(value)),
@@ -127,10 +164,29 @@ def encode(value, where="value"):
     )
 
 
-def _encode_array(array, where):
+def _is_sklearn_class(cls):
+    module = getattr(cls, "__module__", "") or ""
+    return module == "sklearn" or module.startswith("sklearn.")
+
+
+def _encode_fitted_estimator(est, where):
+    if not _is_sklearn_class(type(est)):
+        raise PersistenceError(
+            f"{where} is a {type(est).__name__} from {type(est).__module__!r}; fitted "
+            "estimators are saved only when they are scikit-learn's own (transformers "
+            "such as ColumnTransformer, SimpleImputer, StandardScaler, OneHotEncoder)."
+        )
+    params = est.get_params(deep=False)
+    state = {k: v for k, v in vars(est).items() if k not in params}
+    return {TAG: "fitted", "class": import_path(type(est)),
+            "params": {k: _encode(v, f"{where}.{k}", True) for k, v in params.items()},
+            "state": {k: _encode(v, f"{where}.{k}", True) for k, v in state.items()}}
+
+
+def _encode_array(array, where, fitted=False):
     kind = array.dtype.kind
     if kind == "O":
-        items = [encode(v, f"{where}[{i}]") for i, v in enumerate(array.ravel())]
+        items = [_encode(v, f"{where}[{i}]", fitted) for i, v in enumerate(array.ravel())]
         dtype = "object"
     elif kind in _PLAIN_KINDS:
         items = [encode(v, where) for v in array.ravel().tolist()]
@@ -177,6 +233,24 @@ def _decode_object(data):
     return cls(**{k: decode(v) for k, v in data["params"].items()})
 
 
+def _decode_fitted(data):
+    cls = resolve(data["class"])
+    if not (issubclass(cls, BaseEstimator) and _is_sklearn_class(cls)):
+        raise PersistenceError(
+            f"{data['class']!r} is not a scikit-learn estimator; saved files may only "
+            "restore the fitted state of scikit-learn's own estimators."
+        )
+    params = {k: decode(v) for k, v in data["params"].items()}
+    est = cls(**params)
+    for name, value in data["state"].items():
+        if not (isinstance(name, str) and name.isidentifier() and not name.startswith("__")
+                and name not in params):
+            raise PersistenceError(
+                f"{data['class']!r}: {name!r} is not a fitted attribute that may be restored.")
+        vars(est)[name] = decode(value)
+    return est
+
+
 _DECODERS = {
     "float": lambda d: _NONFINITE[d["value"]],
     "tuple": lambda d: tuple(decode(v) for v in d["items"]),
@@ -184,9 +258,12 @@ _DECODERS = {
     "numpy": lambda d: np.dtype(d["dtype"]).type(decode(d["value"])),
     "ndarray": _decode_array,
     "masked": lambda d: np.ma.MaskedArray(decode(d["data"]), mask=decode(d["mask"])),
+    "dtype": lambda d: np.dtype(str(d["value"])),
+    "slice": lambda d: slice(*(decode(v) for v in d["items"])),
     "torch.device": lambda d: torch.device(d["value"]),
     "import": lambda d: resolve(d["path"]),
     "object": _decode_object,
+    "fitted": _decode_fitted,
 }
 
 

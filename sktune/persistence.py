@@ -2,12 +2,21 @@
 
 A saved file is a zip archive:
 
-- ``manifest.json``: ``{"format": "sktune", "version": 1, "kind": ...}``;
+- ``manifest.json``: ``{"format": "sktune", "version": 2, "kind": ...}``;
 - ``estimator.json`` / ``search.json``: parameters and fitted attributes,
   encoded as JSON by :mod:`sktune._jsoncodec`;
 - ``weights.pt`` (estimators): module and optimiser ``state_dict``s and the
   random state, read back with ``torch.load(..., weights_only=True)``;
-- a search's best estimator under ``best_estimator/``.
+- ``pipeline.json`` (a ``Pipeline`` whose last step is a network): the
+  pipeline's parameters and its fitted scikit-learn steps (a
+  ``ColumnTransformer`` with its fitted imputers, scalers and encoders...),
+  with the network itself under ``final_estimator/``;
+- a search's best estimator (a network or such a pipeline) under
+  ``best_estimator/``;
+- ``metadata.json``, optional: JSON data given to :func:`save`
+  (:func:`load_metadata` reads it).
+
+Version 2 added pipelines and metadata; version 1 files still load.
 
 **Trust model.** :func:`load` never runs pickle: JSON is parsed as data and
 ``weights_only=True`` lets torch read tensors, numbers and containers only (a
@@ -18,7 +27,11 @@ refuses builtins (``os.system``), instances and missing names. The only
 objects it constructs are scikit-learn estimators, skorch callbacks and, when
 the network is rebuilt, the estimator's own module, criterion and optimiser
 classes, which must pass the estimator's parameter validation first
-(``module`` must be a ``torch.nn.Module`` subclass, and so on). So a file
+(``module`` must be a ``torch.nn.Module`` subclass, and so on). Fitted
+pipeline steps are restored only for scikit-learn's own estimators (classes
+of the ``sklearn`` package): built with their constructor, then given their
+fitted attributes (arrays, lists, dtypes, nested fitted scikit-learn
+estimators) as plain data. So a file
 cannot bring code of its own, but it can make :func:`load` import and
 instantiate classes installed on your machine: load files from people you
 would accept a list of ``import`` statements from.
@@ -31,16 +44,18 @@ import zipfile
 import numpy as np
 import torch
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.pipeline import Pipeline
 from skorch.history import History
 
 from . import __version__
-from ._jsoncodec import decode, encode, import_path, resolve
+from ._jsoncodec import decode, encode, encode_fitted, import_path, resolve
 from .exceptions import PersistenceError
 
-__all__ = ["save", "load", "SavedSearch"]
+__all__ = ["save", "load", "load_metadata", "SavedSearch"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _ESTIMATOR_PREFIX = "best_estimator/"
+_FINAL_PREFIX = "final_estimator/"
 # Fitted attributes kept out of the JSON: the skorch net (rebuilt) and what
 # is rebuilt with it or stored in weights.pt.
 _REBUILT = ("net_", "history_", "_rng_state")
@@ -112,18 +127,24 @@ class SavedSearch:
 
 
 # -- saving -------------------------------------------------------------------------
-def save(obj, path):
-    """Save a fitted sktune estimator or a fitted search, without pickle.
+def save(obj, path, *, metadata=None):
+    """Save a fitted sktune estimator, pipeline or search, without pickle.
 
     Parameters
     ----------
-    obj : NeuralNetClassifier, NeuralNetRegressor or fitted search
-        A fitted sktune network estimator, or a fitted scikit-learn search
-        (``BayesSearchCV``, ``GridSearchCV``, ...): its ``cv_results_``,
-        ``best_*`` attributes and, if refitted, its best estimator (which
-        must itself be an sktune network estimator).
+    obj : NeuralNetClassifier, NeuralNetRegressor, Pipeline or fitted search
+        A fitted sktune network estimator; a fitted ``Pipeline`` whose last
+        step is one and whose other steps are scikit-learn transformers
+        (``ColumnTransformer``, ``SimpleImputer``, ``StandardScaler``,
+        ``OneHotEncoder``, nested pipelines...); or a fitted scikit-learn
+        search (``BayesSearchCV``, ``GridSearchCV``, ...): its
+        ``cv_results_``, ``best_*`` attributes and, if refitted, its best
+        estimator (a network or such a pipeline).
     path : str or path-like
         The file to write (a zip archive; ``.sktune`` is a good suffix).
+    metadata : dict, default=None
+        JSON data kept with the object (where the data came from, the
+        target's name...); :func:`load_metadata` reads it back.
 
     Raises
     ------
@@ -148,7 +169,14 @@ def save(obj, path):
     if isinstance(obj, BaseSearchCV) or hasattr(obj, "cv_results_"):
         kind, files = "search", _search_files(obj)
     else:
-        kind, files = "estimator", _estimator_files(obj)
+        kind, files = "estimator", _model_files(obj)
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise PersistenceError(f"metadata must be a dict; got {type(metadata).__name__}.")
+        try:
+            files["metadata.json"] = json.dumps(metadata, allow_nan=False, indent=1).encode()
+        except (TypeError, ValueError) as exc:
+            raise PersistenceError(f"metadata must be plain JSON data: {exc}") from None
     manifest = {"format": "sktune", "version": FORMAT_VERSION, "kind": kind,
                 "sktune_version": __version__}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -166,9 +194,9 @@ def _check_saveable_estimator(est):
 
     if not isinstance(est, BaseNeuralNet):
         raise PersistenceError(
-            f"save supports sktune's NeuralNetClassifier and NeuralNetRegressor (and searches "
-            f"whose best estimator is one); got {type(est).__name__}. Use joblib or skops for "
-            "other estimators."
+            f"save supports sktune's NeuralNetClassifier and NeuralNetRegressor, pipelines "
+            f"ending with one, and searches whose best estimator is either; got "
+            f"{type(est).__name__}. Use joblib or skops for other estimators."
         )
     if not hasattr(est, "net_"):
         raise PersistenceError(
@@ -195,6 +223,32 @@ def _estimator_files(est, prefix=""):
     return {f"{prefix}estimator.json": _json(document), f"{prefix}weights.pt": buffer.getvalue()}
 
 
+def _model_files(est, prefix=""):
+    """The files of a network, or of a pipeline that ends with one."""
+    if isinstance(est, Pipeline):
+        return _pipeline_files(est, prefix)
+    return _estimator_files(est, prefix)
+
+
+def _pipeline_files(pipe, prefix):
+    if type(pipe) is not Pipeline:
+        raise PersistenceError(f"save supports sklearn's Pipeline, not its subclass "
+                               f"{type(pipe).__name__}.")
+    if not pipe.steps:
+        raise PersistenceError("The pipeline has no steps.")
+    *transforms, (final_name, final) = pipe.steps
+    params = {k: v for k, v in pipe.get_params(deep=False).items() if k != "steps"}
+    document = {
+        "class": import_path(Pipeline),
+        "params": {k: encode(v, k) for k, v in params.items()},
+        "steps": [[name, encode_fitted(step, f"steps[{name!r}]")] for name, step in transforms],
+        "final_step": final_name,
+    }
+    files = _estimator_files(final, prefix=prefix + _FINAL_PREFIX)
+    files[f"{prefix}pipeline.json"] = _json(document)
+    return files
+
+
 def _search_files(search):
     if not hasattr(search, "cv_results_"):
         raise PersistenceError(f"This {type(search).__name__} is not fitted yet; fit it first.")
@@ -209,7 +263,7 @@ def _search_files(search):
     files = {"search.json": _json(document)}
     best = getattr(search, "best_estimator_", None)
     if best is not None:
-        files.update(_estimator_files(best, prefix=_ESTIMATOR_PREFIX))
+        files.update(_model_files(best, prefix=_ESTIMATOR_PREFIX))
     return files
 
 
@@ -256,10 +310,52 @@ def load(path):
             )
         kind = manifest.get("kind")
         if kind == "estimator":
-            return _load_estimator(archive)
+            return _load_model(archive)
         if kind == "search":
             return _load_search(archive)
         raise PersistenceError(f"{path!s} holds an unknown kind of object {kind!r}.")
+
+
+def load_metadata(path):
+    """The ``metadata`` dict given to :func:`save` (``{}`` when none was).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    metadata : dict
+
+    Raises
+    ------
+    PersistenceError
+        If the file is not an sktune file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> import sktune
+    >>> from sktune.persistence import save, load_metadata
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = sktune.NeuralNetClassifier(epochs=1, random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "clf.sktune")
+    >>> save(clf, path, metadata={"target": "species"})
+    >>> load_metadata(path)
+    {'target': 'species'}
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise PersistenceError(f"{path!s} is not a file written by sktune.save.") from None
+    with archive:
+        if "metadata.json" not in archive.namelist():
+            return {}
+        metadata = _read_json(archive, "metadata.json")
+    if not isinstance(metadata, dict):
+        raise PersistenceError(f"{path!s}: its metadata is not a JSON object.")
+    return metadata
 
 
 def _read_json(archive, name):
@@ -284,6 +380,30 @@ def _read_weights(archive, name):
             f"{name!r} holds more than tensors and plain containers, or is corrupt; it was "
             f"refused without running it ({type(exc).__name__}: {str(exc)[:200]})."
         ) from None
+
+
+def _load_model(archive, prefix=""):
+    """A network, or a pipeline ending with one, saved under ``prefix``."""
+    if f"{prefix}pipeline.json" in archive.namelist():
+        return _load_pipeline(archive, prefix)
+    return _load_estimator(archive, prefix)
+
+
+def _load_pipeline(archive, prefix):
+    document = _read_json(archive, f"{prefix}pipeline.json")
+    if resolve(document["class"]) is not Pipeline:
+        raise PersistenceError(f"{document['class']!r} is not sklearn's Pipeline.")
+    steps = []
+    for name, step in document["steps"]:
+        if not isinstance(name, str):
+            raise PersistenceError(f"Bad pipeline step name {name!r}.")
+        step = decode(step)
+        if not (step is None or step == "passthrough" or hasattr(step, "transform")):
+            raise PersistenceError(f"Pipeline step {name!r} is not a transformer.")
+        steps.append((name, step))
+    final = _load_estimator(archive, prefix=prefix + _FINAL_PREFIX)
+    params = {k: decode(v) for k, v in document["params"].items()}
+    return Pipeline([*steps, (str(document["final_step"]), final)], **params)
 
 
 def _load_estimator(archive, prefix=""):
@@ -329,6 +449,7 @@ def _rebuild(est, fitted, state):
 def _load_search(archive):
     document = _read_json(archive, "search.json")
     attributes = {k: decode(v) for k, v in document["attributes"].items()}
-    if f"{_ESTIMATOR_PREFIX}estimator.json" in archive.namelist():
-        attributes["best_estimator_"] = _load_estimator(archive, prefix=_ESTIMATOR_PREFIX)
+    names = archive.namelist()
+    if any(f"{_ESTIMATOR_PREFIX}{name}" in names for name in ("estimator.json", "pipeline.json")):
+        attributes["best_estimator_"] = _load_model(archive, prefix=_ESTIMATOR_PREFIX)
     return SavedSearch(document["class"], attributes)

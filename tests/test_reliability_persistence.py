@@ -165,7 +165,8 @@ def test_newer_format_and_foreign_files(fitted_clf, tmp_path):
     manifest = {"format": "sktune", "version": FORMAT_VERSION + 1, "kind": "estimator",
                 "sktune_version": "9.0"}
     _rewrite(path, "manifest.json", json.dumps(manifest).encode())
-    with pytest.raises(PersistenceError, match=r"format version 2.*upgrade sktune"):
+    with pytest.raises(PersistenceError,
+                       match=rf"format version {FORMAT_VERSION + 1}.*upgrade sktune"):
         load(path)
     (tmp_path / "junk").write_bytes(b"not a zip")
     with pytest.raises(PersistenceError, match="not a file written by sktune.save"):
@@ -173,6 +174,16 @@ def test_newer_format_and_foreign_files(fitted_clf, tmp_path):
     _rewrite(path, "manifest.json", b"{broken")
     with pytest.raises(PersistenceError, match="not valid JSON"):
         load(path)
+
+
+def test_version_1_files_still_load(fitted_clf, iris_data, tmp_path):
+    # version 2 added pipelines and metadata; a network's files are unchanged
+    path = tmp_path / "clf.sktune"
+    save(fitted_clf, path)
+    manifest = {"format": "sktune", "version": 1, "kind": "estimator", "sktune_version": "0.1"}
+    _rewrite(path, "manifest.json", json.dumps(manifest).encode())
+    X, _ = iris_data
+    assert np.array_equal(load(path).predict_proba(X), fitted_clf.predict_proba(X))
 
 
 def test_shape_mismatch_in_weights(fitted_clf, iris_data, tmp_path):

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseNeuralNet
 from ._training import ClassifierTrainingNet, TrainingNet

@@ -8,7 +8,6 @@ constructor accepts them, so the same grid can tune all three modules.
 
 import math
 
-import torch
 from torch import nn
 
 __all__ = ["MLP", "ResidualMLP", "ConvNet", "ACTIVATIONS"]

@@ -231,7 +231,7 @@ scorer_, n_splits_, refit_time_, multimetric_
                 self.optimizer_time_ += time.perf_counter() - tick
                 alive = [(next_id + i, p, [None] * self.n_splits_) for i, p in enumerate(points)]
                 next_id += len(points)
-                previous = 0
+                previous, scores = 0, []
                 for i, rung in enumerate(rungs):
                     if i > 0:
                         kept = _promote(alive, scores, rung.n_candidates)

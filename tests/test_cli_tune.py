@@ -1,0 +1,328 @@
+"""``sktune tune``: tuning a network on a table from the command line."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+import sktune.search
+from sktune import NeuralNetClassifier
+from sktune._progress import SearchProgress, progress_mode
+from sktune.cli import main
+from sktune.persistence import load, load_metadata
+from sktune.search import BayesSearchCV
+from sktune.tabular import prepare
+
+from _cli_helpers import SMALL, mixed_frame
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """A 60-row CSV (numeric, text and bool columns, missing values) and a small space."""
+    folder = tmp_path_factory.mktemp("tune")
+    frame = mixed_frame(seed=0)
+    frame.to_csv(folder / "mixed.csv", index=False)
+    frame.head(5).to_csv(folder / "five.csv", index=False)
+    pd.DataFrame({"x": np.arange(8.0), "label": ["a"] * 6 + ["b"] * 2}).to_csv(
+        folder / "tiny.csv", index=False)
+    (folder / "small.yaml").write_text(SMALL)
+    return folder
+
+
+def _tune(folder, *extra, data="mixed.csv", target="label"):
+    args = ["tune", "--data", str(folder / data) if data.endswith(".csv") else data,
+            "--space", str(folder / "small.yaml"), "--n-iter", "2", "--cv", "2"]
+    if target:
+        args += ["--target", target]
+    return main(args + list(extra))
+
+
+def test_tune_writes_json_report_and_model(folder, tmp_path, capsys):
+    report, model = tmp_path / "r.html", tmp_path / "sub" / "m.sktune"
+    assert _tune(folder, "--report", str(report), "--save", str(model), "--json") == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # stdout holds the JSON and nothing else
+    assert captured.err == ""
+    assert summary["task"] == "classification" and summary["task_inferred"] is True
+    assert summary["n_rows"] == 60 and summary["n_train"] == 48 and summary["n_test"] == 12
+    assert summary["search"] == "bayes" and summary["n_candidates"] == 2
+    assert summary["scoring"] == "accuracy" and summary["n_features"] == 4
+    assert set(summary["best_params"]) == {"lr", "hidden_layer_sizes", "epochs"}
+    assert 0 <= summary["best_cv_score"] <= 1 and 0 <= summary["test_score"] <= 1
+    assert summary["paths"] == {"report": str(report), "model": str(model), "checkpoint": None}
+    assert {"load_s", "search_s", "report_s", "save_s", "total_s"} <= set(summary["timings"])
+
+    assert "Confusion matrix" in report.read_text(encoding="utf-8")
+    saved = load(model)
+    assert isinstance(saved.best_estimator_, Pipeline)
+    assert saved.best_params_["net__epochs"] == 3
+    data = prepare(str(folder / "mixed.csv"), target="label", random_state=0)
+    assert saved.score(data.X_test, data.y_test) == pytest.approx(summary["test_score"])
+    assert load_metadata(model)["target"] == "label"
+    assert load_metadata(model)["features"] == ["size", "colour", "flag", "price"]
+
+
+def test_human_output_names_the_inferred_task(folder, capsys):
+    assert _tune(folder, "--search", "random", "--target", "price") == 0
+    out = capsys.readouterr().out
+    assert "task: regression (inferred: numeric target with fractional values; --task to " \
+           "override)" in out
+    assert "best CV r2: " in out and "test r2: " in out
+    assert "  epochs = 3" in out and "done in" in out
+
+
+def test_bundled_dataset_needs_no_target(capsys):
+    # the default space (2 candidates of 20 epochs on iris)
+    assert main(["tune", "--data", "iris", "--n-iter", "2", "--cv", "2", "--test-size", "0",
+                 "--json", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert captured.err == ""
+    assert summary["target"] == "target" and summary["n_test"] == 0
+    assert summary["test_score"] is None
+    assert set(summary["best_params"]) == {"lr", "hidden_layer_sizes", "dropout", "alpha",
+                                           "batch_size"}
+
+
+def test_grid_search_over_the_space_grid(folder, capsys):
+    assert _tune(folder, "--search", "grid", "--json") == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    # lr: 3 default points (no grid given), hidden_layer_sizes: 2, epochs: 1
+    assert summary["n_candidates"] == 6 and summary["search"] == "grid"
+    assert "--n-iter does not apply to --search grid" in captured.err
+
+
+def test_quiet_prints_nothing(folder, capsys):
+    assert _tune(folder, "--quiet", "--scoring", "balanced_accuracy") == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_verbose_progress_lines_when_stderr_is_not_a_terminal(folder, capsys):
+    assert _tune(folder, "--verbose") == 0
+    err = capsys.readouterr().err
+    assert "bayes search: 4/4 fits (100%)" in err
+    assert _tune(folder) == 0  # without --verbose: no progress off a terminal
+    assert capsys.readouterr().err == ""
+
+
+def test_checkpoint_resumes(folder, tmp_path, capsys):
+    checkpoint = tmp_path / "search.ckpt"
+    assert _tune(folder, "--checkpoint", str(checkpoint), "--json") == 0
+    first = json.loads(capsys.readouterr().out)
+    assert checkpoint.exists()
+    assert _tune(folder, "--checkpoint", str(checkpoint), "--json") == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["best_params"] == first["best_params"]
+    assert second["best_cv_score"] == first["best_cv_score"]
+    assert second["paths"]["checkpoint"] == str(checkpoint)
+
+
+def test_checkpoint_of_another_search_is_one_line(folder, tmp_path, capsys):
+    checkpoint = tmp_path / "search.ckpt"
+    assert _tune(folder, "--checkpoint", str(checkpoint), "--quiet") == 0
+    assert _tune(folder, "--checkpoint", str(checkpoint), "--model", "resmlp") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"sktune tune: error: Checkpoint {str(checkpoint)!r} was written "
+                             "by a different search: estimator")
+
+
+def test_ctrl_c_exits_130_with_a_resume_hint(folder, tmp_path, capsys, monkeypatch):
+    def interrupted(self, X, y=None, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(BayesSearchCV, "fit", interrupted)
+    checkpoint = tmp_path / "c.ckpt"
+    assert _tune(folder, "--checkpoint", str(checkpoint)) == 130
+    err = capsys.readouterr().err
+    assert err == f"sktune tune: interrupted; resume with --checkpoint {checkpoint}\n"
+    assert _tune(folder) == 130
+    assert capsys.readouterr().err == "sktune tune: interrupted\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "missing.csv", "--target", "y"], "data file 'missing.csv' does not exist"),
+    (["--data", "{d}/mixed.csv"], "name the target column with --target"),
+    (["--data", "{d}/mixed.csv", "--target", "nope"], "no column 'nope' in the data; its "
+                                                      "columns are 'size', 'colour'"),
+    (["--data", "iris", "--model", "transformer"], "unknown --model 'transformer'; choose one "
+                                                   "of mlp, resmlp, cnn"),
+    (["--data", "iris", "--search", "optuna"], "unknown --search 'optuna'"),
+    (["--data", "iris", "--task", "ranking"], "unknown --task 'ranking'"),
+    (["--data", "iris", "--scoring", "nope"], "unknown --scoring 'nope'"),
+    (["--data", "iris", "--scoring", "r2"], "--scoring 'r2' is a regression metric, but the "
+                                            "task is classification"),
+    (["--data", "{d}/tiny.csv", "--target", "label", "--test-size", "0"],
+     "--cv 3 needs at least 3 training rows of every class, but class 'b' has 2"),
+    (["--data", "{d}/five.csv", "--target", "label"], "cannot hold out a test split of 0.2 of "
+                                                      "5 rows"),
+    (["--data", "iris", "--cv", "60"], "--cv 60 needs at least 60 training rows of every "
+                                       "class, but class"),
+    (["--data", "iris", "--search", "grid", "--checkpoint", "c.db"], "--checkpoint works with "
+                                                                      "--search bayes or "
+                                                                      "hyperband"),
+    (["--data", "iris", "--report", "r.pdf"], "report 'r.pdf' must end in .html"),
+    (["--data", "iris", "--save", "{d}"], "it is a directory"),
+    (["--data", "iris", "--space", "{d}/none.yaml"], "space file '{d}/none.yaml' does not exist"),
+    (["--data", "{d}/mixed.csv", "--target", "label", "--model", "cnn"],
+     "--model cnn needs square single-channel images, but the data has 7 features"),
+])
+def test_bad_input_is_one_line_and_exit_1(folder, capsys, args, message):
+    args = [a.format(d=folder) for a in args]
+    assert main(["tune", *args, "--n-iter", "2"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sktune tune: error: "), captured.err
+    assert message.format(d=folder) in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_failing_fits_are_one_line(folder, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("module__input_shape: [[1, 2, 2]]\nepochs: 1\n")  # 7 features, not 4
+    assert _tune(folder, "--model", "cnn", "--space", str(bad)) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("sktune tune: error: All the 4 fits failed")
+    assert "ValueError: input_shape=(1, 2, 2) does not match" in err[0]
+
+
+@pytest.mark.parametrize("args", [
+    ["--cv", "1"], ["--n-iter", "0"], ["--test-size", "1.5"], ["--n-jobs", "0"],
+    ["--quiet", "--verbose"], [],
+])
+def test_usage_errors_exit_2(capsys, args):
+    with pytest.raises(SystemExit) as info:
+        main(["tune", *(["--data", "iris"] if args else []), *args])
+    assert info.value.code == 2
+    assert "usage: sktune tune" in capsys.readouterr().err
+
+
+# -- hyperband ----------------------------------------------------------------------------
+class _RecordingHyperband:
+    """Stands in for HyperbandSearchCV: records how the command line builds it."""
+
+    calls = []
+
+    def __init__(self, estimator, search_spaces, **kwargs):
+        self.calls.append({"estimator": estimator, "search_spaces": search_spaces, **kwargs})
+
+    def fit(self, X, y=None, **params):
+        raise ValueError("recorded")
+
+
+def test_hyperband_wiring(folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sktune.search, "HyperbandSearchCV", _RecordingHyperband)
+    space = tmp_path / "hb.yaml"
+    space.write_text("lr: {low: 1e-3, high: 1e-1, prior: log-uniform}\n"
+                     "epochs: {low: 2, high: 9}\n")
+    _RecordingHyperband.calls.clear()
+    assert _tune(folder, "--search", "hyperband", "--space", str(space), "--checkpoint",
+                 str(tmp_path / "hb.ckpt"), "--scoring", "f1_macro", "--n-jobs", "1") == 1
+    assert "the search failed: ValueError: recorded" in capsys.readouterr().err
+    (call,) = _RecordingHyperband.calls
+    assert list(call["search_spaces"]) == ["net__lr"]  # epochs is the resource, not searched
+    assert call["max_epochs"] == 9 and call["min_epochs"] == 1 and call["factor"] == 3
+    assert call["proposals"] == "bayes" and call["scoring"] == "f1_macro"
+    assert call["cv"] == 2 and call["n_jobs"] == 1 and call["random_state"] == 0
+    assert call["checkpoint"] == str(tmp_path / "hb.ckpt")
+    assert isinstance(call["estimator"].named_steps["net"], NeuralNetClassifier)
+
+    _RecordingHyperband.calls.clear()
+    assert _tune(folder, "--search", "hyperband") == 1  # epochs: 3 is fixed in small.yaml
+    assert _RecordingHyperband.calls[0]["max_epochs"] == 3
+    space.write_text("epochs: {low: 2, high: 9}\n")
+    assert _tune(folder, "--search", "hyperband", "--space", str(space)) == 1
+    assert "needs other parameters than epochs" in capsys.readouterr().err
+
+
+def test_hyperband_tunes_and_saves(folder, tmp_path, capsys):
+    space = tmp_path / "hb.yaml"
+    space.write_text("lr: {low: 3e-3, high: 3e-2, prior: log-uniform}\nepochs: {low: 1, "
+                     "high: 3}\n")
+    model = tmp_path / "hb.sktune"
+    assert _tune(folder, "--search", "hyperband", "--space", str(space), "--save", str(model),
+                 "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["search"] == "hyperband" and summary["n_candidates"] >= 1
+    assert "lr" in summary["best_params"]
+    assert load(model).best_estimator_.named_steps["net"].n_iter_ <= 3
+
+
+# -- progress -----------------------------------------------------------------------------
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_mode():
+    assert progress_mode(quiet=False, verbose=False, stream=_Terminal()) == "bar"
+    assert progress_mode(quiet=True, verbose=False, stream=_Terminal()) == "off"
+    assert progress_mode(quiet=False, verbose=False, stream=io.StringIO()) == "off"
+    assert progress_mode(quiet=False, verbose=True, stream=io.StringIO()) == "lines"
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_counts_every_fit(n_jobs):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.utils.parallel import Parallel
+
+    from sktune.tabular import load_table, make_preprocessor
+
+    frame, _ = load_table("iris")
+    X, y = frame.drop(columns="target"), frame["target"]
+    # the ColumnTransformer runs a Parallel of its own in every fit and in the refit
+    pipe = make_pipeline(make_preprocessor(X), LogisticRegression(max_iter=200))
+    search = GridSearchCV(pipe, {"logisticregression__C": [0.1, 1, 10]}, cv=3, n_jobs=n_jobs)
+    stream = _Terminal()
+    call = vars(Parallel)["__call__"]
+    with SearchProgress(9, mode="bar", stream=stream, description="grid") as progress:
+        search.fit(X, y)
+    assert progress.done == 9
+    assert "9/9" in stream.getvalue() and "grid: done" in stream.getvalue()
+    assert "print_progress" not in vars(Parallel)  # the hooks are removed
+    assert vars(Parallel)["__call__"] is call
+
+
+def test_progress_lines_and_bayes_rounds(iris_data):
+    X, y = iris_data
+    stream = io.StringIO()
+    progress = SearchProgress(8, mode="lines", stream=stream, description="bayes")
+    search = BayesSearchCV(NeuralNetClassifier(hidden_layer_sizes=(4,), epochs=1),
+                           {"lr": (1e-3, 1e-1, "log-uniform")}, n_iter=4, cv=2,
+                           random_state=0, callbacks=[progress.on_round])
+    with progress:
+        search.fit(X, y)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("bayes: 1/8 fits (12%)") and lines[-1].startswith(
+        "bayes: 8/8 fits (100%)")
+    assert progress.best_score == max(search.cv_results_["mean_test_score"])
+    assert "best CV score" in lines[-1]  # known from the first round on
+
+
+# -- entry points -------------------------------------------------------------------------
+def test_python_dash_m_and_console_script(folder, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "sktune", "tune", "--data", str(folder / "mixed.csv"),
+         "--target", "label", "--space", str(folder / "small.yaml"), "--n-iter", "2",
+         "--cv", "2", "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["n_candidates"] == 2
+    script = os.path.join(os.path.dirname(sys.executable), "sktune")
+    if not os.path.exists(script):
+        pytest.skip("the sktune console script is not installed")
+    done = subprocess.run([script, "tune", "--data", "missing.csv", "--target", "y"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == ("sktune tune: error: data file 'missing.csv' does not exist (DATA is "
+                           "a .csv or .parquet file, or one of the bundled datasets 'digits', "
+                           "'iris', 'wine', 'breast_cancer', 'diabetes').\n")
