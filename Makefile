@@ -24,8 +24,11 @@ browser:
 	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "warning: could not install chromium (needs root); the browser test will skip"
 
+# The main job: Bayesian search of an sktune network on the bundled digits data,
+# an HTML report and the saved model (the same command any user can type).
 run: $(STAMP)
-	$(BIN)/python examples/tune_digits.py
+	$(BIN)/sktune tune --data digits --search bayes --n-jobs 2 \
+	  --report reports/digits_report.html --save reports/digits.sktune
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 tests
