@@ -9,12 +9,11 @@ Gaussian-process :class:`~sktune.search.Optimizer` (BOHB uses a kernel
 density estimator), and a third of each batch stays quasi-random, as in
 BOHB, so a misleading early model cannot shut regions out for good.
 
-The candidates scored at many epochs are the survivors of earlier rungs, all
-good: a Gaussian process fitted to them alone sees a flat, narrow region and
-expects improvement everywhere else, including regions that were already cut
-after a few epochs. So the candidates that were cut before reaching the
-model's number of epochs enter it with the worst value seen at that number
-of epochs (as failed evaluations do), which is what being cut says of them.
+Only the scores at the model's number of epochs enter it, as in BOHB. (Also
+feeding it the candidates cut earlier, as if they had the worst score, made
+the proposals hug the early leaders; on the benchmark's tasks, where some of
+the best settings start slowly (strong dropout, small learning rates), that
+did worse than leaving them out.)
 """
 
 import math
@@ -60,7 +59,6 @@ class FidelityProposer:
         self._design = Optimizer(space, random_state=self._rng.randint(2**31),
                                  n_initial_points=2**31 - 1, **kwargs)
         self._seen = defaultdict(lambda: ([], []))  # epochs -> (points, values to minimise)
-        self._reached = {}  # point key -> most epochs it was scored at
 
     def tell(self, points, epochs, scores):
         """Record mean CV ``scores`` (higher is better) of ``points`` at ``epochs``."""
@@ -68,8 +66,6 @@ class FidelityProposer:
         for point, score in zip(points, scores):
             seen_points.append(point)
             values.append(-float(score) if math.isfinite(score) else math.nan)
-            key = _key(point)
-            self._reached[key] = (point, max(epochs, self._reached.get(key, (None, 0))[1]))
 
     def model_epochs(self):
         """The largest number of epochs with enough finite scores for a model, or None."""
@@ -83,11 +79,7 @@ class FidelityProposer:
         if epochs is None:
             return self._design.ask(n_points=n)
         n_random = int(math.floor(n * RANDOM_FRACTION))
-        points, values = map(list, self._seen[epochs])
-        finite = [v for v in values if math.isfinite(v)]
-        cut = [p for p, reached in self._reached.values() if reached < epochs]
-        points += cut
-        values += [max(finite)] * len(cut)
+        points, values = self._seen[epochs]
         model = Optimizer(self.space, random_state=self._rng.randint(2**31),
                           n_initial_points=0, **self._optimizer_kwargs)
         model.tell(points, values)
@@ -95,7 +87,3 @@ class FidelityProposer:
         if n_random:
             proposed += self._design.ask(n_points=n_random)
         return proposed
-
-
-def _key(point):
-    return repr(sorted(point.items()))
