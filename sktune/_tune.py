@@ -51,13 +51,15 @@ def _check_scoring(scoring, task):
         raise CLIError(f"--scoring {scoring!r} is a {kind} metric, but the task is {task}.")
 
 
-def _make_net(task, model, random_state):
+def _make_net(task, model, random_state, verbose=False):
     from .nets import NeuralNetClassifier, NeuralNetRegressor
+    from .nets._callbacks import EpochLog
     from .nets.modules import ConvNet, ResidualMLP
 
     cls = NeuralNetClassifier if task == "classification" else NeuralNetRegressor
     module = {"mlp": None, "resmlp": ResidualMLP, "cnn": ConvNet}[model]
-    return cls(module=module, epochs=_EPOCHS[model], random_state=random_state)
+    return cls(module=module, epochs=_EPOCHS[model], random_state=random_state,
+               callbacks=[EpochLog()] if verbose else None)
 
 
 def _read_space(args, net):
@@ -234,7 +236,7 @@ def run_tune(args):
                        test_size=args.test_size, cv=args.cv, random_state=args.random_state)
     _check_scoring(args.scoring, data.task)
     preprocessor = make_preprocessor(data.X_train)
-    net = _make_net(data.task, args.model, args.random_state)
+    net = _make_net(data.task, args.model, args.random_state, verbose=args.verbose)
     spec = _read_space(args, net)
     _check_image_features(args, spec, preprocessor, data.X_train)
     pipe = Pipeline([("preprocess", preprocessor), (_NET, net)])

@@ -108,6 +108,9 @@ def test_verbose_progress_lines_when_stderr_is_not_a_terminal(folder, capsys):
     assert _tune(folder, "--verbose") == 0
     err = capsys.readouterr().err
     assert "bayes search: 4/4 fits (100%)" in err
+    # one line per epoch of every fit: 4 CV fits and the refit, 3 epochs each
+    epochs = [line for line in err.splitlines() if "] epoch " in line]
+    assert len(epochs) == 5 * 3 and "train_loss" in epochs[0]
     assert _tune(folder) == 0  # without --verbose: no progress off a terminal
     assert capsys.readouterr().err == ""
 

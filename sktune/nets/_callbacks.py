@@ -5,6 +5,8 @@ continued for more epochs follows the same schedule as one long run.
 """
 
 import copy
+import os
+import sys
 
 import numpy as np
 import torch
@@ -100,3 +102,19 @@ class EarlyStopping(Callback):
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
+
+
+class EpochLog(Callback):
+    """Write one line per epoch to stderr: the process, the epoch, the losses.
+
+    Used by ``sktune tune --verbose``: fits run in parallel workers, whose
+    stderr is the terminal's, so each line names its process.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        losses = ", ".join(f"{key} {row[key]:.4f}" for key in ("train_loss", "valid_loss")
+                           if key in row)
+        sys.stderr.write(f"[fit in process {os.getpid()}] epoch {row['epoch']}: {losses} "
+                         f"({row['dur']:.2f} s)\n")
+        sys.stderr.flush()
