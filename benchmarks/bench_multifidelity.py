@@ -28,6 +28,11 @@ Usage::
 
     python benchmarks/bench_multifidelity.py [--tasks mlp-digits cnn-digits mlp-generated]
         [--max-epochs 27] [--bayes-iter 30] [--n-brackets 2] [--n-jobs 2] [--seeds 0 1 2]
+        [--same-candidates]
+
+``--same-candidates`` runs only the comparison that isolates continuing from
+restarting: one Hyperband bracket with quasi-random candidates, and
+``HalvingGridSearchCV`` over exactly those candidates with the same rungs.
 """
 
 import argparse
@@ -38,7 +43,8 @@ import numpy as np
 from scipy.stats import loguniform, uniform
 from sklearn.datasets import load_digits, make_classification
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import HalvingRandomSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import (HalvingGridSearchCV, HalvingRandomSearchCV, StratifiedKFold,
+                                     train_test_split)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -150,6 +156,40 @@ def run_task(name, args):
     return rows
 
 
+def same_candidates(name, args):
+    """Continuing vs restarting, all else equal: one bracket of Hyperband and
+    scikit-learn's halving over the *same* 27 candidates and the same rungs
+    (27 at 1 epoch, 9 at 3, 3 at 9, 1 at 27)."""
+    load, make_net, space = TASKS[name]
+    X, y = load()
+    X_train, _, y_train, _ = train_test_split(X.astype(np.float32), y, test_size=0.25,
+                                              stratify=y, random_state=args.seed)
+    cv = StratifiedKFold(3, shuffle=True, random_state=args.seed)
+    full = Pipeline([("scale", StandardScaler()), ("net", make_net())]).set_params(
+        net__epochs=args.max_epochs)
+    start = time.perf_counter()
+    hyperband = HyperbandSearchCV(full, space(), max_epochs=args.max_epochs, factor=3,
+                                  n_brackets=1, proposals="random", cv=cv, n_jobs=args.n_jobs,
+                                  random_state=args.seed).fit(X_train, y_train)
+    hb_wall = time.perf_counter() - start
+    r = hyperband.cv_results_
+    first = [{k: [v] for k, v in p.items() if k != f"{NET}epochs"}
+             for p, i in zip(r["params"], r["iter"]) if i == 0]
+    start = time.perf_counter()
+    halving = HalvingGridSearchCV(full, first, resource=f"{NET}epochs", min_resources=1,
+                                  max_resources=args.max_epochs, factor=3, cv=cv,
+                                  n_jobs=args.n_jobs).fit(X_train, y_train)
+    hv_wall = time.perf_counter() - start
+    hv_epochs = _epochs_from_scratch(halving)
+    same = np.array_equal(np.sort(halving.cv_results_["mean_test_score"]),
+                          np.sort(r["mean_test_score"]))
+    print(f"   same {len(first)} candidates, seed {args.seed}: best CV {hyperband.best_score_:.4f} "
+          f"(halving {halving.best_score_:.4f}); all rung scores equal: {same}; epochs "
+          f"{hyperband.epochs_trained_} vs {hv_epochs} ({hyperband.epochs_trained_ / hv_epochs:.2f}x);"
+          f" wall {hb_wall:.1f} s vs {hv_wall:.1f} s ({hb_wall / hv_wall:.2f}x)")
+    return hyperband.epochs_trained_ / hv_epochs, hb_wall / hv_wall, same
+
+
 def _print_rows(rows):
     print(f"{'search':<52} {'best CV':>8} {'+-SE':>7} {'test':>7} {'epochs':>7} "
           f"{'wall s':>7} {'rows':>5}")
@@ -187,8 +227,23 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="data split, folds and search seeds; medians are reported")
+    parser.add_argument("--same-candidates", action="store_true",
+                        help="only compare continuing with restarting on the same candidates "
+                        "and rungs (one bracket vs HalvingGridSearchCV)")
     args = parser.parse_args(argv)
     _warm_up(args.n_jobs)
+    if args.same_candidates:
+        for name in args.tasks:
+            print(f"\n== {name}: one bracket, continued (HyperbandSearchCV) vs restarted "
+                  "(HalvingGridSearchCV), same candidates")
+            runs = []
+            for seed in args.seeds:
+                args.seed = seed
+                runs.append(same_candidates(name, args))
+            print(f"   median epochs ratio {np.median([r[0] for r in runs]):.2f}x, wall ratio "
+                  f"{np.median([r[1] for r in runs]):.2f}x, equal scores in "
+                  f"{sum(r[2] for r in runs)}/{len(runs)} runs")
+        return
     for name in args.tasks:
         runs = []
         for seed in args.seeds:
