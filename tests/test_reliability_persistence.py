@@ -93,7 +93,9 @@ def test_search_round_trip(iris_data, tmp_path):
     assert np.array_equal(loaded.predict_proba(X), search.predict_proba(X))
     from sktune.report import cv_report  # the report reads a loaded search too
 
-    assert "lr" in cv_report(loaded).to_markdown()
+    report = cv_report(loaded)
+    assert "lr" in report.to_markdown()
+    assert repr(report).startswith(f"<CVReport: {type(search).__name__} of ")
 
 
 def test_unsaveable_parameter_named(iris_data, tmp_path):

@@ -196,7 +196,7 @@ def read_search(search):
     history, owner = _refit_history(search)
     estimator = getattr(search, "estimator", None)
     return SearchResults(
-        search_name=type(search).__name__,
+        search_name=_search_name(search),
         estimator_name=describe_estimator(estimator),
         metrics=metrics,
         labels={m: _metric_label(search, m) for m in metrics},
@@ -220,6 +220,13 @@ def read_search(search):
         history=history,
         history_owner=owner,
     )
+
+
+def _search_name(search):
+    """The search's class name; for a search loaded with ``sktune.load``, the
+    class it was saved from (``search_class``, ``'module:qualname'``)."""
+    saved = getattr(search, "search_class", None)
+    return saved.rpartition(":")[2] if isinstance(saved, str) else type(search).__name__
 
 
 def describe_estimator(estimator):
