@@ -177,6 +177,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.callbacks = callbacks
         self.checkpoint = checkpoint
 
+    _not_sent_to_workers = ("_new_models",)
+
     def _checkpoint_settings(self):
         return {"max_epochs": self.max_epochs, "min_epochs": int(self.min_epochs),
                 "factor": float(self.factor), "n_brackets": self.n_brackets,
