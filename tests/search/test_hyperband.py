@@ -147,7 +147,8 @@ def test_models_are_continued_never_restarted():
 
 def test_failed_candidates_are_recorded_and_never_promoted():
     X, y = _toy_data()
-    with pytest.warns(FitFailedWarning, match="fits failed"):
+    with pytest.warns(FitFailedWarning, match="fits failed"), \
+            pytest.warns(UserWarning, match="candidates have a non-finite test_score"):
         search = HyperbandSearchCV(Toy(), {"x": (0.0, 1.0)}, max_epochs=9, cv=2,
                                    proposals="random", random_state=0).fit(X, y)
     r = search.cv_results_
