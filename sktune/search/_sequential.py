@@ -13,6 +13,7 @@ A round-based search calls sklearn's ``evaluate_candidates`` many times from
 """
 
 import math
+import os
 import time
 import warnings
 
@@ -56,6 +57,15 @@ class RoundBasedSearchCV(BaseSearchCV):
     frozen folds), :meth:`_after_round` and :meth:`_finish`, and
     :meth:`_checkpoint_settings`.
     """
+
+    #: The parameters every round-based search has, on top of ``BaseSearchCV``'s.
+    _parameter_constraints = {
+        **BaseSearchCV._parameter_constraints,
+        "random_state": ["random_state"],
+        "optimizer_kwargs": [None, dict],
+        "callbacks": [None, callable, list],
+        "checkpoint": [None, str, os.PathLike],
+    }
 
     #: Attributes left out when the search is pickled into a parallel task.
     _not_sent_to_workers = ()

@@ -1,12 +1,10 @@
 """``BayesSearchCV``: Bayesian hyperparameter search as a scikit-learn ``BaseSearchCV``."""
 
 import math
-import os
 import time
 from numbers import Integral
 
 import numpy as np
-from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
@@ -119,14 +117,10 @@ scorer_, n_splits_, refit_time_, multimetric_
     """
 
     _parameter_constraints = {
-        **BaseSearchCV._parameter_constraints,
+        **RoundBasedSearchCV._parameter_constraints,
         "search_spaces": [dict, list, tuple, Space],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "n_points": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
-        "optimizer_kwargs": [None, dict],
-        "callbacks": [None, callable, list],
-        "checkpoint": [None, str, os.PathLike],
     }
 
     def __init__(self, estimator, search_spaces, *, n_iter=50, scoring=None, n_jobs=None,

@@ -141,7 +141,7 @@ scorer_, n_splits_, refit_time_, multimetric_
     """
 
     _parameter_constraints = {
-        **BaseSearchCV._parameter_constraints,
+        **RoundBasedSearchCV._parameter_constraints,
         "search_spaces": [dict, Space],
         "max_epochs": [None, Interval(Integral, 1, None, closed="left")],
         "min_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -149,11 +149,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         "n_brackets": [None, Interval(Integral, 1, None, closed="left")],
         "proposals": [StrOptions({"bayes", "random"})],
         "resource": [str],
-        "random_state": ["random_state"],
-        "optimizer_kwargs": [None, dict],
         "model_dir": [None, str, os.PathLike],
-        "callbacks": [None, callable, list],
-        "checkpoint": [None, str, os.PathLike],
     }
 
     def __init__(self, estimator, search_spaces, *, max_epochs=None, min_epochs=1, factor=3,
