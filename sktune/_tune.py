@@ -122,15 +122,16 @@ def _make_search(args, pipe, spec, progress):
                                factor=3, proposals="bayes", random_state=args.random_state,
                                checkpoint=args.checkpoint, callbacks=[progress.on_round],
                                **common)
-    return search, _hyperband_fits(max_epochs, args.cv)
+    return search, _hyperband_fits(search)
 
 
-def _hyperband_fits(max_epochs, cv):
-    """Fits of a Hyperband search with min_epochs=1, factor=3."""
+def _hyperband_fits(search):
+    """Fits of a Hyperband search: every (candidate, rung) x folds."""
     from .search._brackets import hyperband_brackets
 
-    return cv * sum(rung.n_candidates for rungs in hyperband_brackets(max_epochs, 1, 3)
-                    for rung in rungs)
+    brackets = hyperband_brackets(search.max_epochs, search.min_epochs, search.factor,
+                                  search.n_brackets)
+    return search.cv * sum(rung.n_candidates for rungs in brackets for rung in rungs)
 
 
 def _check_tune_args(args):

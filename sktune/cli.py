@@ -159,11 +159,16 @@ def _run_report(args):
 
 
 # -- tune ---------------------------------------------------------------------------------
-def _positive_int(text):
+def _number(text, cast, expected):
+    """``cast(text)``, or argparse's error saying what was ``expected``."""
     try:
-        value = int(text)
+        return cast(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def _positive_int(text):
+    value = _number(text, int, "a positive integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
@@ -177,20 +182,14 @@ def _folds(text):
 
 
 def _n_jobs(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    value = _number(text, int, "an integer")
     if value == 0:
         raise argparse.ArgumentTypeError("0 workers: use 1, more, or -1 for every core")
     return value
 
 
 def _share(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    value = _number(text, float, "a number in [0, 1)")
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
     return value

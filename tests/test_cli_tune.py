@@ -209,12 +209,13 @@ def test_usage_errors_exit_2(capsys, args):
 
 
 # -- hyperband ----------------------------------------------------------------------------
-class _RecordingHyperband:
+class _RecordingHyperband(sktune.search.HyperbandSearchCV):
     """Stands in for HyperbandSearchCV: records how the command line builds it."""
 
     calls = []
 
     def __init__(self, estimator, search_spaces, **kwargs):
+        super().__init__(estimator, search_spaces, **kwargs)
         self.calls.append({"estimator": estimator, "search_spaces": search_spaces, **kwargs})
 
     def fit(self, X, y=None, **params):
