@@ -6,10 +6,16 @@ space with
 - ``BayesSearchCV`` at full epochs (every candidate trained ``max_epochs``);
 - sklearn's ``HalvingRandomSearchCV(resource='<net>__epochs')``: successive
   halving that retrains every promoted candidate from scratch;
+- ``BayesSearchCV`` with a third of the candidates: what plain Bayesian
+  search reaches with the epoch budget of the target;
+- sklearn's ``HalvingRandomSearchCV(resource='<net>__epochs')``: successive
+  halving that retrains every promoted candidate from scratch;
 - sktune's ``HyperbandSearchCV``: successive halving that continues training
   promoted models, BOHB-style proposals; with the two most aggressive
-  brackets (``--n-brackets``, about halving's epochs) and with all brackets
-  (the default: more full-length candidates, more epochs).
+  brackets (``--n-brackets``, about halving's epochs), with every bracket
+  starting at ``--min-epochs`` (3: a ninth of the full epochs; about a
+  quarter of Bayes's epochs) and with the defaults (all brackets from one
+  epoch: more full-length candidates, more epochs).
 
 For each seed (data split, folds, candidates) it prints the best CV accuracy
 with its standard error (fold spread of the best candidate / sqrt(n_folds)),
@@ -17,8 +23,8 @@ the test accuracy of the refitted best model on a held-out quarter, the total
 epochs trained by all CV fits (summed over candidates, folds and rungs;
 refit not counted) and the wall time; then the medians over the seeds and
 the targets: Hyperband within one standard error of Bayes's best CV score
-with at most a third of its epochs, and fewer epochs than halving at an
-equal or better score.
+with at most a third of its epochs (on the medians, and the number of seeds
+where it holds), and fewer epochs than halving at an equal or better score.
 
 Tasks: an MLP and the convolutional network (``sktune.modules.ConvNet``) on
 scikit-learn's digits, and an MLP on a larger generated problem
@@ -27,12 +33,21 @@ scikit-learn's digits, and an MLP on a larger generated problem
 Usage::
 
     python benchmarks/bench_multifidelity.py [--tasks mlp-digits cnn-digits mlp-generated]
-        [--max-epochs 27] [--bayes-iter 30] [--n-brackets 2] [--n-jobs 2] [--seeds 0 1 2]
+        [--max-epochs 27] [--bayes-iter 30] [--n-brackets 2] [--min-epochs 3] [--n-jobs 2]
+        [--seeds 0 1 2 3 4]
         [--same-candidates]
 
 ``--same-candidates`` runs only the comparison that isolates continuing from
 restarting: one Hyperband bracket with quasi-random candidates, and
 ``HalvingGridSearchCV`` over exactly those candidates with the same rungs.
+
+``--early-ranks`` runs only the measurement behind every early cut: 40
+quasi-random candidates trained ``max_epochs`` on two thirds of the data and
+scored on the rest after every epoch; it prints how well the ranking after 1,
+3 and 9 epochs predicts the final ranking (Spearman), the final score of the
+best of the top third at those epochs, and the same with the scores
+extrapolated linearly in log-epochs from the rung before (a learning-curve
+aware promotion rule).
 """
 
 import argparse
@@ -122,22 +137,27 @@ def run_task(name, args):
         args.max_epochs, 1, 3, args.n_brackets))  # the same count for halving
     n_all = sum(b[0].n_candidates for b in hyperband_brackets(args.max_epochs, 1, 3))
 
-    def hyperband(n_brackets):
-        return HyperbandSearchCV(full, space(), max_epochs=args.max_epochs, factor=3,
-                                 n_brackets=n_brackets, cv=cv, n_jobs=args.n_jobs,
-                                 random_state=args.seed)
+    def hyperband(**kwargs):
+        return HyperbandSearchCV(full, space(), max_epochs=args.max_epochs, factor=3, cv=cv,
+                                 n_jobs=args.n_jobs, random_state=args.seed, **kwargs)
 
+    n_third = args.bayes_iter // 3
     searches = {
         f"BayesSearchCV (n_iter={args.bayes_iter}, {args.max_epochs} epochs)": BayesSearchCV(
             full, space(), n_iter=args.bayes_iter, n_points=2, cv=cv, n_jobs=args.n_jobs,
+            random_state=args.seed),
+        f"BayesSearchCV (n_iter={n_third}: a third of the epochs)": BayesSearchCV(
+            full, space(), n_iter=n_third, n_points=2, cv=cv, n_jobs=args.n_jobs,
             random_state=args.seed),
         f"HalvingRandomSearchCV ({n_candidates} cand.)": HalvingRandomSearchCV(
             full, space(), n_candidates=n_candidates, resource=f"{NET}epochs",
             min_resources=1, max_resources=args.max_epochs, factor=3, cv=cv,
             n_jobs=args.n_jobs, random_state=args.seed),
         f"HyperbandSearchCV ({n_candidates} cand., {args.n_brackets} brackets)":
-            hyperband(args.n_brackets),
-        f"HyperbandSearchCV ({n_all} cand., all brackets)": hyperband(None),
+            hyperband(n_brackets=args.n_brackets),
+        f"HyperbandSearchCV (min_epochs={args.min_epochs}, all brackets)":
+            hyperband(min_epochs=args.min_epochs),
+        f"HyperbandSearchCV ({n_all} cand., all brackets)": hyperband(),
     }
     rows = []
     for label, search in searches.items():
@@ -190,6 +210,46 @@ def same_candidates(name, args):
     return hyperband.epochs_trained_ / hv_epochs, hb_wall / hv_wall, same
 
 
+def early_ranks(name, args, n_candidates=40):
+    """Rank correlation of the scores after a few epochs with the final ones."""
+    from joblib import Parallel, delayed
+    from scipy.stats import spearmanr
+
+    from sktune.search import Optimizer
+
+    load, make_net, space = TASKS[name]
+    X, y = load()
+    X_fit, X_val, y_fit, y_val = train_test_split(X.astype(np.float32), y, test_size=1 / 3,
+                                                  stratify=y, random_state=args.seeds[0])
+    scaler = StandardScaler().fit(X_fit)
+    X_fit, X_val = scaler.transform(X_fit), scaler.transform(X_val)
+    params = {k[len(NET):]: v for k, v in space().items()}
+    points = Optimizer(params, random_state=args.seeds[0],
+                       n_initial_points=n_candidates).ask(n_points=n_candidates)
+
+    def curve(point):
+        net = make_net().set_params(**point, epochs=1).fit(X_fit, y_fit)
+        scores = [net.score(X_val, y_val)]
+        for _ in range(args.max_epochs - 1):
+            scores.append(net.partial_fit(X_fit, y_fit, epochs=1).score(X_val, y_val))
+        return scores
+
+    curves = np.array(Parallel(n_jobs=args.n_jobs)(delayed(curve)(p) for p in points))
+    final = curves[:, -1]
+    print(f"\n== {name}: {n_candidates} quasi-random candidates, {args.max_epochs} epochs, "
+          f"validation accuracy after every epoch (best final {final.max():.4f})")
+    for epochs in (1, 3, 9):
+        rows = [("scores", curves[:, epochs - 1])]
+        if epochs > 1:
+            before = curves[:, epochs // 3 - 1]
+            rows.append(("extrapolated", 2 * curves[:, epochs - 1] - before))
+        for label, key in rows:
+            top = np.argsort(-key, kind="stable")[:n_candidates // 3]
+            print(f"   after {epochs:2d} epochs, {label:<12}: Spearman with the final ranking "
+                  f"{spearmanr(key, final).statistic:5.2f}; best final score in the top "
+                  f"third {final[top].max():.4f}")
+
+
 def _print_rows(rows):
     print(f"{'search':<52} {'best CV':>8} {'+-SE':>7} {'test':>7} {'epochs':>7} "
           f"{'wall s':>7} {'rows':>5}")
@@ -198,12 +258,14 @@ def _print_rows(rows):
 
 
 def _compare(rows):
-    (_, b_score, b_se, _, b_epochs, b_wall, _), (_, h_score, _, _, h_epochs, h_wall, _) = rows[:2]
-    for label, score, _, _, epochs, wall, _ in rows[2:]:
+    (_, b_score, b_se, b_test, b_epochs, b_wall, _), _, (_, h_score, _, _, h_epochs, h_wall, _) \
+        = rows[:3]
+    for label, score, _, test, epochs, wall, _ in rows[3:]:
         print(f"{label}:")
         print(f"  vs Bayes: score diff {score - b_score:+.4f} (1 SE = {b_se:.4f}: "
               f"{'within' if score >= b_score - b_se else 'NOT within'}), epochs "
-              f"{epochs / b_epochs:.2f}x (target <= 0.33), wall {wall / b_wall:.2f}x")
+              f"{epochs / b_epochs:.2f}x (target <= 0.33), wall {wall / b_wall:.2f}x, test "
+              f"{test - b_test:+.4f}")
         print(f"  vs halving: score diff {score - h_score:+.4f} "
               f"({'equal or better' if score >= h_score else 'worse'}), epochs "
               f"{epochs / h_epochs:.2f}x (target < 1), wall {wall / h_wall:.2f}x")
@@ -224,14 +286,22 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=27)
     parser.add_argument("--bayes-iter", type=int, default=30)
     parser.add_argument("--n-brackets", type=int, default=2)
+    parser.add_argument("--min-epochs", type=int, default=3,
+                        help="min_epochs of the Hyperband row that starts every bracket later")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
                         help="data split, folds and search seeds; medians are reported")
     parser.add_argument("--same-candidates", action="store_true",
                         help="only compare continuing with restarting on the same candidates "
                         "and rungs (one bracket vs HalvingGridSearchCV)")
+    parser.add_argument("--early-ranks", action="store_true",
+                        help="only measure how well early scores rank the candidates")
     args = parser.parse_args(argv)
     _warm_up(args.n_jobs)
+    if args.early_ranks:
+        for name in args.tasks:
+            early_ranks(name, args)
+        return
     if args.same_candidates:
         for name in args.tasks:
             print(f"\n== {name}: one bracket, continued (HyperbandSearchCV) vs restarted "
@@ -254,6 +324,9 @@ def main(argv=None):
         print(f"\n== {name}: medians over seeds {args.seeds}")
         _print_rows(medians)
         _compare(medians)
+        for i in range(3, len(runs[0])):
+            hits = sum(r[i][1] >= r[0][1] - r[0][2] for r in runs)
+            print(f"{runs[0][i][0]}: within one SE of Bayes in {hits}/{len(runs)} seeds")
 
 
 if __name__ == "__main__":
