@@ -331,6 +331,8 @@ def _tune_outputs(args, search, data, summary, printer):
         printer.out(f"wrote {args.report}")
     if args.save is not None:
         tick = time.perf_counter()
+        if args.verbose:  # the epoch lines were for this run: the saved model trains quietly
+            search.best_estimator_.named_steps[_NET].set_params(callbacks=None)
         metadata = {k: summary[k] for k in ("data", "target", "task", "model", "search",
                                             "scoring", "test_score")}
         metadata["features"] = data.features

@@ -115,6 +115,17 @@ def test_verbose_progress_lines_when_stderr_is_not_a_terminal(folder, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_verbose_epoch_lines_are_not_saved_with_the_model(folder, tmp_path, capsys):
+    model = tmp_path / "m.sktune"
+    assert _tune(folder, "--verbose", "--save", str(model)) == 0
+    capsys.readouterr()
+    pipe = load(model).best_estimator_
+    assert pipe.named_steps["net"].callbacks is None
+    frame = pd.read_csv(folder / "mixed.csv")
+    pipe.fit(frame.drop(columns="label"), frame["label"])  # refitting the loaded model is quiet
+    assert "] epoch " not in capsys.readouterr().err
+
+
 def test_checkpoint_resumes(folder, tmp_path, capsys):
     checkpoint = tmp_path / "search.ckpt"
     assert _tune(folder, "--checkpoint", str(checkpoint), "--json") == 0
