@@ -145,6 +145,45 @@ def test_models_are_continued_never_restarted():
     assert_allclose(scores, 1 - (xs - 0.3) ** 2 + epochs / 1000)
 
 
+def test_several_metrics_rank_by_the_refit_one():
+    X, y = _toy_data()
+    scoring = {"toy": lambda est, X, y: est.score(X, y),
+               "reversed": lambda est, X, y: -est.score(X, y)}
+    search = HyperbandSearchCV(Toy(), {"x": (0.0, 0.9)}, max_epochs=9, cv=2, scoring=scoring,
+                               refit="reversed", random_state=0).fit(X, y)
+    r = search.cv_results_
+    assert_allclose(r["mean_test_reversed"], -np.asarray(r["mean_test_toy"]))
+    # promotions follow the refit metric: the survivors are the *worst* toy scores
+    bracket, rung = np.asarray(r["bracket"]), np.asarray(r["iter"])
+    candidate, reversed_ = np.asarray(r["candidate"]), np.asarray(r["mean_test_reversed"])
+    first = (bracket == 0) & (rung == 0)
+    promoted = set(candidate[(bracket == 0) & (rung == 1)])
+    ranked = candidate[first][np.argsort(reversed_[first])]
+    assert promoted == set(ranked[-len(promoted):])
+    final = [max(i for i, c in enumerate(r["candidate"]) if c == cid)
+             for cid in set(r["candidate"])]
+    assert search.best_index_ == max(final, key=lambda i: reversed_[i])
+    assert search.best_score_ == reversed_[search.best_index_]
+
+
+def test_a_callback_stops_the_search_after_a_rung():
+    X, y = _toy_data()
+    seen = []
+
+    def stop_after_first_rung(state):
+        seen.append(state)
+        return True
+
+    search = HyperbandSearchCV(Toy(), {"x": (0.0, 0.9)}, max_epochs=9, cv=2, random_state=0,
+                               callbacks=stop_after_first_rung).fit(X, y)
+    first_rung = search.brackets_[0][0]
+    assert search.n_rounds_ == 1 and len(seen) == 1
+    assert len(search.cv_results_["params"]) == first_rung.n_candidates
+    assert set(search.cv_results_["n_resources"]) == {first_rung.epochs}
+    assert search.best_params_["epochs"] == first_rung.epochs
+    assert search.epochs_trained_ == first_rung.n_candidates * first_rung.epochs * 2
+
+
 def test_failed_candidates_are_recorded_and_never_promoted():
     X, y = _toy_data()
     with pytest.warns(FitFailedWarning, match="fits failed"), \
