@@ -219,9 +219,13 @@ def _body(report, figures):
     if results.search_name in ("GridSearchCV", "RandomizedSearchCV"):
         history_lede += " This search evaluates its candidates independently, so the order " \
                         "carries no learning."
-    if results.iterations is not None:
+    if results.candidate_ids is not None:
+        history_lede = (f"Mean CV score of each candidate at each rung, coloured by the "
+                        f"{results.resource} trained; every bracket starts again with many "
+                        f"candidates and few {results.resource}.")
+    elif results.iterations is not None:
         history_lede = ("Mean CV score of each candidate at each halving iteration (colour); "
-                        "later iterations train on more samples.")
+                        f"later iterations train on more {results.resource}.")
     history = _section("history", "Search history", history_lede,
                        _img(figures["history"], "search history"))
     parts.append(f'<div class="grid2">{folds}{history}</div>')

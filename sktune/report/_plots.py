@@ -189,19 +189,25 @@ def _draw_history(fig, results, metrics):
                       else _score_axis_label(results, metric))
         ax.xaxis.get_major_locator().set_params(integer=True)
     _legend_above(axes[0])
-    axes[-1].set_xlabel("candidate, in evaluation order")
+    axes[-1].set_xlabel("candidate, in evaluation order" if results.candidate_ids is None
+                        else "candidate at a rung, in evaluation order")
 
 
 def _draw_halving_points(ax, results, x, score):
+    """One colour per amount of resource (one per halving iteration; Hyperband's
+    brackets share the colours of their epochs)."""
     mpl = require("matplotlib")
-    iterations = np.unique(results.iterations)
+    levels = np.unique(results.n_resources)
     cmap = mpl.colormaps["viridis"]
-    for k, it in enumerate(iterations):
-        mask = (results.iterations == it) & np.isfinite(score)
-        resources = results.n_resources[results.iterations == it][0]
-        color = cmap(0.15 + 0.7 * k / max(len(iterations) - 1, 1))
+    for k, level in enumerate(levels):
+        rows = results.n_resources == level
+        mask = rows & np.isfinite(score)
+        amount = f"{format_number(level)} {results.resource}"
+        label = (amount if results.candidate_ids is not None
+                 else f"iter {results.iterations[rows][0]} ({amount})")
+        color = cmap(0.15 + 0.7 * k / max(len(levels) - 1, 1))
         ax.scatter(x[mask], score[mask], s=18, color=color, zorder=3, edgecolors="white",
-                   linewidths=0.4, label=f"iter {it} ({format_number(resources)} samples)")
+                   linewidths=0.4, label=label)
 
 
 # -- score against each hyperparameter ------------------------------------------------

@@ -17,8 +17,10 @@ class CVReport:
         One row per candidate, best first: ``rank``, ``mean_test_<metric>``
         and ``std_test_<metric>`` for every metric, ``mean_train_<metric>``
         with train scores, ``mean_fit_time``, ``mean_score_time``, ``iter``
-        and ``n_resources`` for successive halving, and one column per
-        hyperparameter. Indexed by ``candidate``, the row of ``cv_results_``.
+        and ``n_resources`` for successive halving (and ``bracket``,
+        ``hyperband_candidate``, ``final`` for ``HyperbandSearchCV``), and one
+        column per hyperparameter. Indexed by ``candidate``, the row of
+        ``cv_results_``.
     importance : pandas.Series
         Share of the ranked score's variance each varied hyperparameter
         explains (see ``docs/reports.md``); empty when it cannot be estimated.

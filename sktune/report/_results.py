@@ -95,6 +95,9 @@ class SearchResults:
     ranked_note: str = ""
     history: object = None   # per-epoch records of the refitted network, or None
     history_owner: str = ""
+    resource: str = "samples"  # what n_resources counts ('samples', 'epochs', ...)
+    candidate_ids: object = None  # HyperbandSearchCV: the candidate of each row, else None
+    brackets: object = None  # HyperbandSearchCV: the bracket of each row, else None
 
     @property
     def primary(self):
@@ -119,22 +122,41 @@ class SearchResults:
         return self.n_candidates * self.n_splits
 
     @property
+    def final(self):
+        """For HyperbandSearchCV, whether each row is its candidate's last rung
+        (its final score); None for other searches."""
+        if self.candidate_ids is None:
+            return None
+        last = {c: i for i, c in enumerate(self.candidate_ids)}  # rows in evaluation order
+        final = np.zeros(self.n_candidates, dtype=bool)
+        final[list(last.values())] = True
+        return final
+
+    @property
+    def _stage(self):
+        """Rows of a later stage rank first: the halving iteration, or (Hyperband)
+        whether a row is a candidate's final score; zeros for other searches."""
+        if self.candidate_ids is not None:
+            return self.final.astype(int)
+        if self.iterations is not None:
+            return self.iterations
+        return np.zeros(self.n_candidates, dtype=int)
+
+    @property
     def order(self):
-        """Candidate indices, best first: by halving iteration (last first), then
-        mean score; failed candidates last, ties by evaluation order."""
+        """Candidate indices, best first: by stage (the last halving iteration, or
+        Hyperband's final scores, first), then mean score; failed candidates last,
+        ties by evaluation order."""
         score = self.mean[self.primary]
         key_score = np.where(np.isnan(score), -np.inf, score)
-        keys = [np.arange(self.n_candidates), -key_score]
-        if self.iterations is not None:
-            keys.append(-self.iterations)
-        return np.lexsort(keys)
+        return np.lexsort([np.arange(self.n_candidates), -key_score, -self._stage])
 
     @property
     def rank(self):
         """Rank of each candidate (1 is best; equal scores share a rank)."""
         order = self.order
         score = self.mean[self.primary]
-        it = self.iterations if self.iterations is not None else np.zeros(len(score))
+        it = self._stage
         rank = np.empty(len(order), dtype=int)
         previous, current = None, 0
         for position, i in enumerate(order, start=1):
@@ -219,7 +241,23 @@ def read_search(search):
         ranked_note=ranked_note,
         history=history,
         history_owner=owner,
+        resource=_resource_name(cv),
+        candidate_ids=np.asarray(cv["candidate"]).copy() if "candidate" in cv else None,
+        brackets=np.asarray(cv["bracket"], dtype=int).copy() if "bracket" in cv else None,
     )
+
+
+def _resource_name(cv):
+    """What ``n_resources`` counts: the short name of the parameter that equals it
+    in every row (``'epochs'`` for ``net__epochs``), else scikit-learn's default,
+    samples."""
+    if "n_resources" not in cv:
+        return "samples"
+    resources = list(cv["n_resources"])
+    for name in cv["params"][0] if len(cv["params"]) else ():
+        if all(p.get(name) == r for p, r in zip(cv["params"], resources)):
+            return name.rsplit("__", 1)[-1]
+    return "samples"
 
 
 def _search_name(search):
@@ -436,9 +474,12 @@ def results_frame(results):
     Columns: ``rank``; ``mean_test_<metric>`` and ``std_test_<metric>`` for
     every metric (the ranked one first), ``mean_train_<metric>`` when train
     scores were kept; ``mean_fit_time`` and ``mean_score_time`` (seconds);
-    ``iter`` and ``n_resources`` for successive halving; then one column per
-    hyperparameter (``param_<name>`` if a name clashes with the columns
-    before). The index, ``candidate``, is the row of ``cv_results_``.
+    ``iter`` and ``n_resources`` for successive halving, and for
+    HyperbandSearchCV also ``bracket``, ``hyperband_candidate`` (the id shared
+    by the rows of one candidate) and ``final`` (the candidate's last rung);
+    then one column per hyperparameter (``param_<name>`` if a name clashes
+    with the columns before). The index, ``candidate``, is the row of
+    ``cv_results_``.
     Parameters a candidate does not set (other sub-grid) are ``<NA>``.
     """
     from ._deps import require
@@ -455,6 +496,10 @@ def results_frame(results):
     if results.iterations is not None:
         data["iter"] = results.iterations
         data["n_resources"] = results.n_resources
+    if results.candidate_ids is not None:
+        data["bracket"] = results.brackets
+        data["hyperband_candidate"] = results.candidate_ids
+        data["final"] = results.final
     for param in results.params:
         column = param.name if param.name not in data else f"param_{param.name}"
         data[column] = _param_column(pd, param)

@@ -72,7 +72,13 @@ def headline(results):
     """``'GridSearchCV of SVC'`` and the line under it."""
     title = f"{results.search_name} of {results.estimator_name}"
     fits = f"{results.n_candidates} candidate{'s' if results.n_candidates != 1 else ''}"
-    if results.iterations is not None:
+    if results.candidate_ids is not None:
+        n_unique = len(set(results.candidate_ids.tolist()))
+        n_brackets = len(np.unique(results.brackets)) if results.brackets is not None else 1
+        fits = (f"{results.n_candidates} evaluation{'s' if results.n_candidates != 1 else ''} "
+                f"of {n_unique} candidate{'s' if n_unique != 1 else ''} in {n_brackets} "
+                f"Hyperband bracket{'s' if n_brackets != 1 else ''}")
+    elif results.iterations is not None:
         n_iter = len(np.unique(results.iterations))
         fits += f" over {n_iter} halving iteration{'s' if n_iter != 1 else ''}"
     fits += f" \N{MULTIPLICATION SIGN} {results.n_splits} folds = {results.n_fits} fits"
@@ -94,8 +100,13 @@ def summary_items(results, test=None):
         items.append((f"Test {label}", format_score(test.search_scores[m]),
                       f"{_signed(diff)} vs CV "
                       f"\N{MIDDLE DOT} {test.n_samples} samples"))
-    items.append(("Candidates", str(results.n_candidates),
-                  f"{results.n_fits} fits of {results.n_splits} folds"))
+    if results.candidate_ids is not None:
+        items.append(("Candidates", str(len(set(results.candidate_ids.tolist()))),
+                      f"{results.n_candidates} evaluations \N{MIDDLE DOT} {results.n_fits} "
+                      f"fits of {results.n_splits} folds"))
+    else:
+        items.append(("Candidates", str(results.n_candidates),
+                      f"{results.n_fits} fits of {results.n_splits} folds"))
     failed = results.n_failed_fits
     n_cand = int(results.failed.sum())
     items.append(("Failed fits", str(failed),
@@ -125,11 +136,17 @@ def notes(results):
             f"{results.n_failed_fits} of {results.n_fits} fits failed (NaN score); "
             f"{n} candidate{'s' if n != 1 else ''} with a failed fold "
             f"{'are' if n != 1 else 'is'} ranked last and shown as red crosses in the plots.")
-    if results.iterations is not None:
+    if results.candidate_ids is not None:
+        found.append(
+            f"Hyperband: one row per candidate and rung, after the {results.resource} "
+            "trained so far; each candidate's last rung (its final score) is ranked first, "
+            f"as the search's refit choice is; scores after different {results.resource} "
+            "do not compare directly.")
+    elif results.iterations is not None:
         found.append(
             "Successive halving: candidates of later iterations were trained on more "
-            "samples, so they are ranked first; scores of different iterations do not "
-            "compare directly.")
+            f"{results.resource}, so they are ranked first; scores of different iterations "
+            "do not compare directly.")
     if results.best_index is not None and results.rank[results.best_index] != 1:
         found.append(
             f"The search's refit choice (best_index_ = {results.best_index}) is not the "
@@ -148,7 +165,7 @@ def leaderboard(results, top=None):
         if m in results.train_mean:
             header.append(f"train {results.labels[m]}")
     if results.iterations is not None:
-        header += ["iter", "samples"]
+        header += ["iter", results.resource]
     header.append("fit time")
     header += [p.name for p in results.params]
     ranges = {}
@@ -170,9 +187,10 @@ def leaderboard(results, top=None):
         row += [value_cell(p.values[i]) for p in results.params]
         rows.append(row)
     highlight = shown.index(results.best) if results.best in shown else None
-    caption = (f"Top {len(shown)} of {results.n_candidates} candidates"
+    rows_are = "evaluation" if results.candidate_ids is not None else "candidate"
+    caption = (f"Top {len(shown)} of {results.n_candidates} {rows_are}s"
                if len(shown) < results.n_candidates else
-               f"All {results.n_candidates} candidate{'s' if results.n_candidates != 1 else ''}")
+               f"All {results.n_candidates} {rows_are}{'s' if results.n_candidates != 1 else ''}")
     caption += "; mean \N{PLUS-MINUS SIGN} std over folds; fit time is the mean per fold."
     return Table(header, rows, highlight, caption)
 
