@@ -202,7 +202,10 @@ def _draw_halving_points(ax, results, x, score):
     for k, level in enumerate(levels):
         rows = results.n_resources == level
         mask = rows & np.isfinite(score)
-        amount = f"{format_number(level)} {results.resource}"
+        unit = results.resource
+        if level == 1 and unit.endswith("s"):  # 1 epoch, 1 sample
+            unit = unit[:-1]
+        amount = f"{format_number(level)} {unit}"
         label = (amount if results.candidate_ids is not None
                  else f"iter {results.iterations[rows][0]} ({amount})")
         color = cmap(0.15 + 0.7 * k / max(len(levels) - 1, 1))
