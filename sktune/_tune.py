@@ -114,11 +114,15 @@ def _make_search(args, pipe, spec, progress):
     if not rest.dimensions:
         raise CLIError("--search hyperband searches epochs itself: the space needs other "
                        "parameters than epochs.")
-    max_epochs = pipe.named_steps[_NET].epochs
-    if epochs is not None:  # the space's largest epochs, as the last rung's
-        max_epochs = int(max(epochs.categories) if hasattr(epochs, "categories")
-                         else epochs.high)
-    search = HyperbandSearchCV(pipe, rest.bayes(prefix), max_epochs=max_epochs, min_epochs=1,
+    min_epochs, max_epochs = 1, pipe.named_steps[_NET].epochs
+    if epochs is not None:  # the space's epochs range: the first and the last rung's
+        values = epochs.categories if hasattr(epochs, "categories") else (epochs.low,
+                                                                          epochs.high)
+        max_epochs = int(max(values))
+        if len(set(values)) > 1:  # a fixed value leaves the first cut at 1 epoch
+            min_epochs = int(min(values))
+    search = HyperbandSearchCV(pipe, rest.bayes(prefix), max_epochs=max_epochs,
+                               min_epochs=min_epochs,
                                factor=3, proposals="bayes", random_state=args.random_state,
                                checkpoint=args.checkpoint, callbacks=[progress.on_round],
                                **common)

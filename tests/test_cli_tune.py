@@ -244,7 +244,7 @@ def test_hyperband_wiring(folder, tmp_path, capsys, monkeypatch):
     assert "the search failed: ValueError: recorded" in capsys.readouterr().err
     (call,) = _RecordingHyperband.calls
     assert list(call["search_spaces"]) == ["net__lr"]  # epochs is the resource, not searched
-    assert call["max_epochs"] == 9 and call["min_epochs"] == 1 and call["factor"] == 3
+    assert call["max_epochs"] == 9 and call["min_epochs"] == 2 and call["factor"] == 3
     assert call["proposals"] == "bayes" and call["scoring"] == "f1_macro"
     assert call["cv"] == 2 and call["n_jobs"] == 1 and call["random_state"] == 0
     assert call["checkpoint"] == str(tmp_path / "hb.ckpt")
@@ -253,6 +253,11 @@ def test_hyperband_wiring(folder, tmp_path, capsys, monkeypatch):
     _RecordingHyperband.calls.clear()
     assert _tune(folder, "--search", "hyperband") == 1  # epochs: 3 is fixed in small.yaml
     assert _RecordingHyperband.calls[0]["max_epochs"] == 3
+    assert _RecordingHyperband.calls[0]["min_epochs"] == 1
+    space.write_text("lr: [0.001, 0.01]\nepochs: [3, 27, 9]\n")
+    assert _tune(folder, "--search", "hyperband", "--space", str(space)) == 1
+    assert (_RecordingHyperband.calls[1]["min_epochs"],
+            _RecordingHyperband.calls[1]["max_epochs"]) == (3, 27)
     space.write_text("epochs: {low: 2, high: 9}\n")
     assert _tune(folder, "--search", "hyperband", "--space", str(space)) == 1
     assert "needs other parameters than epochs" in capsys.readouterr().err
