@@ -127,10 +127,18 @@ class SearchResults:
         (its final score); None for other searches."""
         if self.candidate_ids is None:
             return None
-        last = {c: i for i, c in enumerate(self.candidate_ids)}  # rows in evaluation order
+        from ..search._brackets import last_rows
+
         final = np.zeros(self.n_candidates, dtype=bool)
-        final[list(last.values())] = True
+        final[last_rows(self.candidate_ids.tolist())] = True
         return final
+
+    @property
+    def n_distinct_candidates(self):
+        """Candidates, counting a HyperbandSearchCV candidate's rungs once."""
+        if self.candidate_ids is None:
+            return self.n_candidates
+        return len(set(self.candidate_ids.tolist()))
 
     @property
     def _stage(self):

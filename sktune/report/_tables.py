@@ -73,7 +73,7 @@ def headline(results):
     title = f"{results.search_name} of {results.estimator_name}"
     fits = f"{results.n_candidates} candidate{'s' if results.n_candidates != 1 else ''}"
     if results.candidate_ids is not None:
-        n_unique = len(set(results.candidate_ids.tolist()))
+        n_unique = results.n_distinct_candidates
         n_brackets = len(np.unique(results.brackets)) if results.brackets is not None else 1
         fits = (f"{results.n_candidates} evaluation{'s' if results.n_candidates != 1 else ''} "
                 f"of {n_unique} candidate{'s' if n_unique != 1 else ''} in {n_brackets} "
@@ -101,7 +101,7 @@ def summary_items(results, test=None):
                       f"{_signed(diff)} vs CV "
                       f"\N{MIDDLE DOT} {test.n_samples} samples"))
     if results.candidate_ids is not None:
-        items.append(("Candidates", str(len(set(results.candidate_ids.tolist()))),
+        items.append(("Candidates", str(results.n_distinct_candidates),
                       f"{results.n_candidates} evaluations \N{MIDDLE DOT} {results.n_fits} "
                       f"fits of {results.n_splits} folds"))
     else:

@@ -77,3 +77,19 @@ def epochs_per_fold(brackets):
             total += rung.n_candidates * (rung.epochs - previous)
             previous = rung.epochs
     return total
+
+
+def last_rows(candidates):
+    """Indices of the rows that are each candidate's last rung, in row order.
+
+    ``candidates`` holds the candidate id of every row of ``cv_results_``
+    (rows in evaluation order), so a candidate's last row is its final score.
+
+    Examples
+    --------
+    >>> from sktune.search._brackets import last_rows
+    >>> last_rows([0, 1, 2, 0, 2, 0])
+    [1, 4, 5]
+    """
+    last = {c: i for i, c in enumerate(candidates)}
+    return sorted(last.values())

@@ -12,7 +12,7 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._brackets import hyperband_brackets
+from ._brackets import hyperband_brackets, last_rows
 from ._checkpoint import fingerprint
 from ._continuation import check_continuable, resolve_resource
 from ._fidelity_proposer import FidelityProposer
@@ -297,9 +297,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         """The best *final* score: each candidate's last rung only."""
         if callable(refit):
             return BaseSearchCV._select_best_index(refit, refit_metric, results)
-        candidate = np.asarray(results["candidate"])
-        last = {c: i for i, c in enumerate(candidate)}  # rows are in evaluation order
-        final = np.array(sorted(last.values()))
+        final = np.array(last_rows(results["candidate"]))
         scores = np.asarray(results[f"mean_test_{refit_metric}"], dtype=float)[final]
         if not np.isfinite(scores).any():
             return int(final[0])
