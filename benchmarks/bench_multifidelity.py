@@ -18,13 +18,17 @@ space with
   epoch: more full-length candidates, more epochs).
 
 For each seed (data split, folds, candidates) it prints the best CV accuracy
-with its standard error (fold spread of the best candidate / sqrt(n_folds)),
-the test accuracy of the refitted best model on a held-out quarter, the total
+with its standard error (sample standard deviation of the best candidate's
+fold scores / sqrt(n_folds)), the re-scored accuracy of the chosen
+configuration (its mean over ``--rescore-repeats`` new 3-fold splits of the
+training quarter, which no search selected on: free of the upward bias of a
+best score, the maximum of many noisy estimates), the test accuracy of the refitted best model on a held-out quarter, the total
 epochs trained by all CV fits (summed over candidates, folds and rungs;
 refit not counted) and the wall time; then the medians over the seeds and
 the targets: Hyperband within one standard error of Bayes's best CV score
 with at most a third of its epochs (on the medians, and the number of seeds
-where it holds), and fewer epochs than halving at an equal or better score.
+where it holds), and fewer epochs than halving at an equal or better score;
+then the same comparison on the re-scored accuracy.
 
 Tasks: an MLP and the convolutional network (``sktune.modules.ConvNet``) on
 scikit-learn's digits, and an MLP on a larger generated problem
@@ -34,7 +38,7 @@ Usage::
 
     python benchmarks/bench_multifidelity.py [--tasks mlp-digits cnn-digits mlp-generated]
         [--max-epochs 27] [--bayes-iter 30] [--n-brackets 2] [--min-epochs 3] [--n-jobs 2]
-        [--seeds 0 1 2 3 4]
+        [--seeds 0 1 2 3 4] [--rescore-repeats 3]
         [--same-candidates]
 
 ``--same-candidates`` runs only the comparison that isolates continuing from
@@ -58,7 +62,9 @@ import numpy as np
 from scipy.stats import loguniform, uniform
 from sklearn.datasets import load_digits, make_classification
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import (HalvingGridSearchCV, HalvingRandomSearchCV, StratifiedKFold,
+from sklearn.base import clone
+from sklearn.model_selection import (HalvingGridSearchCV, HalvingRandomSearchCV,
+                                     RepeatedStratifiedKFold, StratifiedKFold, cross_val_score,
                                      train_test_split)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -107,12 +113,25 @@ TASKS = {
 }
 
 
+def _mean_se(scores):
+    """Mean and standard error (sample standard deviation / sqrt(n))."""
+    return float(np.mean(scores)), float(np.std(scores, ddof=1)) / math.sqrt(len(scores))
+
+
 def _best(search):
-    """Best CV score and its standard error (fold spread / sqrt(k))."""
+    """Best CV score and its standard error over the folds."""
     i = search.best_index_
-    k = search.n_splits_
-    folds = [search.cv_results_[f"split{j}_test_score"][i] for j in range(k)]
-    return search.best_score_, float(np.std(folds)) / math.sqrt(k)
+    folds = [search.cv_results_[f"split{j}_test_score"][i] for j in range(search.n_splits_)]
+    return search.best_score_, _mean_se(folds)[1]
+
+
+def _rescore(search, X, y, args):
+    """The chosen configuration on new splits: ``rescore_repeats`` x 3 folds
+    shuffled with another seed than the search's, mean and standard error."""
+    cv = RepeatedStratifiedKFold(n_splits=3, n_repeats=args.rescore_repeats,
+                                 random_state=args.seed + 1000)
+    model = clone(search.estimator).set_params(**search.best_params_)
+    return _mean_se(cross_val_score(model, X, y, cv=cv, n_jobs=args.n_jobs))
 
 
 def _epochs_from_scratch(search):
@@ -168,7 +187,8 @@ def run_task(name, args):
         if epochs is None:
             epochs = _epochs_from_scratch(search)
         score, se = _best(search)
-        rows.append((label, score, se, search.score(X_test, y_test), epochs, wall,
+        rows.append((label, score, se, *_rescore(search, X_train, y_train, args),
+                     search.score(X_test, y_test), epochs, wall,
                      len(search.cv_results_["params"])))
     print(f"\n== {name}, seed {args.seed}: {X_train.shape[0]} training samples x "
           f"{X.shape[1]} features, 3-fold CV, n_jobs={args.n_jobs}")
@@ -250,25 +270,30 @@ def early_ranks(name, args, n_candidates=40):
                   f"third {final[top].max():.4f}")
 
 
+# A row: label, best CV, its SE, re-scored, its SE, test, epochs, wall, rows of cv_results_.
+SCORES = {"best CV": (1, 2), "re-scored": (3, 4)}
+
+
 def _print_rows(rows):
-    print(f"{'search':<52} {'best CV':>8} {'+-SE':>7} {'test':>7} {'epochs':>7} "
-          f"{'wall s':>7} {'rows':>5}")
-    for label, score, se, test, epochs, wall, n in rows:
-        print(f"{label:<52} {score:8.4f} {se:7.4f} {test:7.4f} {epochs:7.0f} {wall:7.1f} {n:5.0f}")
+    print(f"{'search':<52} {'best CV':>8} {'+-SE':>7} {'re-scored':>9} {'+-SE':>7} {'test':>7} "
+          f"{'epochs':>7} {'wall s':>7} {'rows':>5}")
+    for label, score, se, rescored, rescored_se, test, epochs, wall, n in rows:
+        print(f"{label:<52} {score:8.4f} {se:7.4f} {rescored:9.4f} {rescored_se:7.4f} "
+              f"{test:7.4f} {epochs:7.0f} {wall:7.1f} {n:5.0f}")
 
 
 def _compare(rows):
-    (_, b_score, b_se, b_test, b_epochs, b_wall, _), _, (_, h_score, _, _, h_epochs, h_wall, _) \
-        = rows[:3]
-    for label, score, _, test, epochs, wall, _ in rows[3:]:
-        print(f"{label}:")
-        print(f"  vs Bayes: score diff {score - b_score:+.4f} (1 SE = {b_se:.4f}: "
-              f"{'within' if score >= b_score - b_se else 'NOT within'}), epochs "
-              f"{epochs / b_epochs:.2f}x (target <= 0.33), wall {wall / b_wall:.2f}x, test "
-              f"{test - b_test:+.4f}")
-        print(f"  vs halving: score diff {score - h_score:+.4f} "
-              f"({'equal or better' if score >= h_score else 'worse'}), epochs "
-              f"{epochs / h_epochs:.2f}x (target < 1), wall {wall / h_wall:.2f}x")
+    bayes, _, halving = rows[:3]
+    for row in rows[3:]:
+        print(f"{row[0]}: epochs {row[6] / bayes[6]:.2f}x Bayes's (target <= 0.33), "
+              f"{row[6] / halving[6]:.2f}x halving's (target < 1); wall {row[7] / bayes[7]:.2f}x "
+              f"Bayes's, {row[7] / halving[7]:.2f}x halving's; test {row[5] - bayes[5]:+.4f} vs Bayes")
+        for name, (i, j) in SCORES.items():
+            diff, se = row[i] - bayes[i], bayes[j]
+            print(f"  {name:<9}: vs Bayes {diff:+.4f} (1 SE = {se:.4f}: "
+                  f"{'within' if diff >= -se else 'NOT within'}), vs halving "
+                  f"{row[i] - halving[i]:+.4f} "
+                  f"({'equal or better' if row[i] >= halving[i] else 'worse'})")
 
 
 def _warm_up(n_jobs):
@@ -291,6 +316,8 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
                         help="data split, folds and search seeds; medians are reported")
+    parser.add_argument("--rescore-repeats", type=int, default=3,
+                        help="new 3-fold splits on which each search's choice is re-scored")
     parser.add_argument("--same-candidates", action="store_true",
                         help="only compare continuing with restarting on the same candidates "
                         "and rungs (one bracket vs HalvingGridSearchCV)")
@@ -319,14 +346,16 @@ def main(argv=None):
         for seed in args.seeds:
             args.seed = seed
             runs.append(run_task(name, args))
-        medians = [(runs[0][i][0], *np.median([[r[i][k] for k in range(1, 7)] for r in runs],
-                                              axis=0)) for i in range(len(runs[0]))]
+        medians = [(runs[0][i][0], *np.median([r[i][1:] for r in runs], axis=0))
+                   for i in range(len(runs[0]))]
         print(f"\n== {name}: medians over seeds {args.seeds}")
         _print_rows(medians)
         _compare(medians)
         for i in range(3, len(runs[0])):
-            hits = sum(r[i][1] >= r[0][1] - r[0][2] for r in runs)
-            print(f"{runs[0][i][0]}: within one SE of Bayes in {hits}/{len(runs)} seeds")
+            hits = {name: sum(r[i][k] >= r[0][k] - r[0][j] for r in runs)
+                    for name, (k, j) in SCORES.items()}
+            print(f"{runs[0][i][0]}: within one SE of Bayes in "
+                  + ", ".join(f"{n}/{len(runs)} seeds ({name})" for name, n in hits.items()))
 
 
 if __name__ == "__main__":
