@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._callbacks import SCHEDULES, EarlyStopping, LRSchedule
 from ._data import TensorData
@@ -46,6 +46,33 @@ _FITTED_ATTRIBUTES = frozenset({"net_", "history_", "n_iter_", "classes_", "n_fe
 def _is_extra_param(key, declared):
     """A parameter given through ``**kwargs``: public, not fitted, not declared."""
     return not (key in declared or key.startswith("_") or key in _FITTED_ATTRIBUTES)
+
+
+def _checked_weights(sample_weight, X):
+    """``sample_weight`` checked by sklearn, as float32; None when all are equal
+    (equal weights train exactly like no weights).
+
+    >>> _checked_weights([1, 3], np.zeros((2, 1)))
+    array([1., 3.], dtype=float32)
+    >>> _checked_weights([2, 2], np.zeros((2, 1))) is None
+    True
+    """
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
+    return None if np.all(weights == weights[0]) else weights
+
+
+def _mean_one(weights, part):
+    """``weights`` scaled to a mean of 1, so that the mean of ``weight * loss``
+    over a batch estimates the weighted mean loss and ``lr`` keeps its meaning."""
+    if weights is None:
+        return None
+    mean = float(weights.mean(dtype=np.float64))
+    if not mean > 0:
+        raise ValueError(f"sample_weight is zero on every sample of the {part}; give some of "
+                         "them a positive weight (or use another validation_fraction).")
+    return weights / np.float32(mean)
 
 
 class BaseNeuralNet(BaseEstimator):
@@ -336,10 +363,11 @@ class BaseNeuralNet(BaseEstimator):
                 self._rng_state = (torch.get_rng_state(),
                                    torch.cuda.get_rng_state(cuda[0]) if cuda else None)
 
-    def _split(self, X, y):
+    def _split(self, X, y, sample_weight=None):
+        """Training and validation ``(X, y, sample_weight)`` (validation None without a split)."""
         fraction = self._validation_fraction()
         if not fraction:
-            return X, y, None
+            return (X, y, sample_weight), None
         stratify = y if self._stratify else None
         try:
             train, valid = train_test_split(np.arange(len(X)), test_size=fraction,
@@ -353,7 +381,9 @@ class BaseNeuralNet(BaseEstimator):
             # Too few members in some class to stratify: fall back to a plain split.
             train, valid = train_test_split(np.arange(len(X)), test_size=fraction,
                                             random_state=self._split_seed)
-        return X[train], y[train], (X[valid], y[valid])
+        w = (None, None) if sample_weight is None else (sample_weight[train],
+                                                         sample_weight[valid])
+        return (X[train], y[train], w[0]), (X[valid], y[valid], w[1])
 
     # -- training ------------------------------------------------------------
     def _initialize(self, X, y_enc, sizes, device):
@@ -365,29 +395,39 @@ class BaseNeuralNet(BaseEstimator):
         with self._seeded_torch(self.net_.device):
             self.net_.initialize()
 
-    def _train(self, X, y_enc, epochs):
-        X_train, y_train, valid = self._split(X, y_enc)
+    def _train(self, X, y_enc, epochs, sample_weight=None):
+        (X_train, y_train, w_train), valid = self._split(X, y_enc, sample_weight)
         device = self.net_.device
-        self.net_.train_split = (None if valid is None
-                                 else predefined_split(TensorData(*valid, device=device)))
+        if sample_weight is not None and not hasattr(self.net_.criterion_, "reduction"):
+            raise ValueError(
+                f"sample_weight needs per-sample losses, but the criterion "
+                f"{type(self.net_.criterion_).__name__} has no `reduction` attribute; use a "
+                "criterion that takes reduction='none' like torch's losses do, or no weights."
+            )
+        self.net_.train_split = (None if valid is None else predefined_split(TensorData(
+            valid[0], valid[1], device=device,
+            sample_weight=_mean_one(valid[2], "validation split"))))
+        train = TensorData(X_train, y_train, device=device,
+                           sample_weight=_mean_one(w_train, "training data"))
         with self._seeded_torch(device), torch_threads(fit_threads(self.torch_threads)):
-            self.net_.partial_fit(TensorData(X_train, y_train, device=device), epochs=epochs)
+            self.net_.partial_fit(train, epochs=epochs)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.history_)
         return self
 
-    def _fit(self, X, y, *, epochs, classes=None, incremental=False):
+    def _fit(self, X, y, *, epochs, classes=None, incremental=False, sample_weight=None):
         continuing = incremental and hasattr(self, "net_")
         sizes = None if continuing else self._check_params()
         X, y = self._validate_X(X, y, reset=not continuing)
+        sample_weight = _checked_weights(sample_weight, X)
         y_enc = self._prepare_targets(y, classes=classes, reset=not continuing)
         if continuing:  # on the device the network is on
-            return self._train(X, y_enc, epochs)
+            return self._train(X, y_enc, epochs, sample_weight)
         with placed_device(self.device) as device:  # claims a GPU for the fit if several
             self._initialize(X, y_enc, sizes, device)
-            return self._train(X, y_enc, epochs)
+            return self._train(X, y_enc, epochs, sample_weight)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)`` for ``epochs`` epochs.
 
         With ``warm_start=True`` and a fitted network, training continues from
@@ -400,6 +440,11 @@ class BaseNeuralNet(BaseEstimator):
             custom modules and :class:`~sktune.modules.ConvNet`.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: each sample's loss counts ``weight`` times
+            (weights are scaled to a mean of 1, so ``lr`` keeps its meaning).
+            The validation loss (``early_stopping``, ``validation_fraction``)
+            is the weighted mean too.
 
         Returns
         -------
@@ -408,9 +453,10 @@ class BaseNeuralNet(BaseEstimator):
         """
         if not self.warm_start:
             self._reset()
-        return self._fit(X, y, epochs=self.epochs, incremental=self.warm_start)
+        return self._fit(X, y, epochs=self.epochs, incremental=self.warm_start,
+                         sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None, epochs=1):
+    def partial_fit(self, X, y, classes=None, epochs=1, sample_weight=None):
         """Continue training for ``epochs`` more epochs (one by default).
 
         The first call initialises the network like ``fit``; later calls
@@ -428,6 +474,9 @@ class BaseNeuralNet(BaseEstimator):
             from ``y`` on the first call when None.
         epochs : int, default=1
             Number of passes over ``(X, y)``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, as for :meth:`fit` (scaled to a mean of 1
+            within this call).
 
         Returns
         -------
@@ -436,7 +485,8 @@ class BaseNeuralNet(BaseEstimator):
         """
         if not (isinstance(epochs, Integral) and epochs >= 1):
             raise ValueError(f"epochs must be a positive int; got {epochs!r}.")
-        return self._fit(X, y, epochs=int(epochs), classes=classes, incremental=True)
+        return self._fit(X, y, epochs=int(epochs), classes=classes, incremental=True,
+                         sample_weight=sample_weight)
 
     def _reset(self):
         for attr in ("net_", "history_", "n_iter_"):

@@ -3,6 +3,9 @@
 torch's ``DataLoader(TensorDataset)`` fetches every sample with ``__getitem__``
 and collates them again, which costs several microseconds per sample. Here the
 arrays are converted once and each batch is one index (or slice) operation.
+
+Sample weights ride on the target batch (:func:`batch_weights` reads them), so
+skorch's steps and callbacks still see plain ``(X, y)`` batches.
 """
 
 import torch
@@ -18,16 +21,28 @@ def _as_tensor(array, device):
     return torch.tensor(array, device=device)
 
 
+_WEIGHT_ATTRIBUTE = "_sktune_sample_weight"
+
+
+def batch_weights(y):
+    """The sample weights of a target batch cut by :class:`SliceBatches`, or None."""
+    return getattr(y, _WEIGHT_ATTRIBUTE, None)
+
+
 class TensorData(Dataset):
-    """Inputs (and optional targets) converted once to tensors on ``device``.
+    """Inputs (and optional targets and sample weights) converted once to tensors.
 
     It is a regular torch ``Dataset`` (so any skorch helper or user
     ``DataLoader`` still works) that the sktune training loop batches by slicing.
+    ``sample_weight`` needs targets; only :class:`SliceBatches` passes it on.
     """
 
-    def __init__(self, X, y=None, device="cpu"):
+    def __init__(self, X, y=None, device="cpu", sample_weight=None):
         self.X = _as_tensor(X, device)
         self.y = None if y is None else _as_tensor(y, device)
+        if sample_weight is not None and y is None:
+            raise ValueError("sample_weight needs targets y.")
+        self.w = None if sample_weight is None else _as_tensor(sample_weight, device)
 
     def __len__(self):
         return len(self.X)
@@ -38,6 +53,9 @@ class TensorData(Dataset):
 
 class SliceBatches:
     """Iterable of ``(X_batch, y_batch)`` from a :class:`TensorData`.
+
+    With sample weights, each ``y_batch`` carries its samples' weights (read
+    them with :func:`batch_weights`).
 
     Parameters
     ----------
@@ -57,13 +75,12 @@ class SliceBatches:
         return -(-len(self.data) // self.batch_size)
 
     def __iter__(self):
-        X, y = self.data.X, self.data.y
+        X, y, w = self.data.X, self.data.y, self.data.w
         n, bs = len(X), self.batch_size
-        if self.shuffle:
-            order = torch.randperm(n).to(X.device)
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                yield X[idx], (None if y is None else y[idx])
-        else:
-            for start in range(0, n, bs):
-                yield X[start:start + bs], (None if y is None else y[start:start + bs])
+        order = torch.randperm(n).to(X.device) if self.shuffle else None
+        for start in range(0, n, bs):
+            idx = slice(start, start + bs) if order is None else order[start:start + bs]
+            yi = None if y is None else y[idx]
+            if w is not None:
+                setattr(yi, _WEIGHT_ATTRIBUTE, w[idx])
+            yield X[idx], yi

@@ -21,7 +21,7 @@ from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScor
 from skorch.utils import to_tensor
 
 from ..exceptions import DivergenceError
-from ._data import SliceBatches, TensorData
+from ._data import SliceBatches, TensorData, batch_weights
 
 # Inference batches are cut larger than training ones: no gradients are kept.
 _PREDICT_BATCH_SIZE = 4096
@@ -43,6 +43,23 @@ def _diverged(net, what, value, batch=None):
         "tenfold), scale the inputs, or add gradient clipping.",
         epoch=epoch, batch=batch, loss=value,
     )
+
+
+def _weighted_loss(criterion, y_pred, y_true, weights):
+    """Mean over the batch of ``weight * loss`` per sample.
+
+    The estimators scale the weights to a mean of 1 over the training set, so
+    a mini-batch's loss estimates the weighted mean loss without bias and the
+    learning rate keeps its meaning. The criterion computes per-sample losses
+    with ``reduction="none"`` (every torch loss has it).
+    """
+    reduction, criterion.reduction = criterion.reduction, "none"
+    try:
+        per_sample = criterion(y_pred, y_true)
+    finally:
+        criterion.reduction = reduction
+    per_sample = per_sample.reshape(len(weights), -1).mean(dim=1)  # several outputs: their mean
+    return (per_sample * weights).mean()
 
 
 class _Interrupted(Exception):
@@ -134,11 +151,15 @@ class TrainingNet(NeuralNet):
 
     # -- loss ----------------------------------------------------------------
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        weights = batch_weights(y_true)
         if not torch.is_tensor(y_true):
             y_true = to_tensor(y_true, device=self.device)
         if y_pred.dim() == 1 and y_true.dim() == 2 and y_true.shape[1] == 1:
             y_pred = y_pred.unsqueeze(1)  # a regression module that returns shape (n,)
-        loss = self.criterion_(y_pred, y_true)
+        if weights is None:
+            loss = self.criterion_(y_pred, y_true)
+        else:
+            loss = _weighted_loss(self.criterion_, y_pred, y_true, weights)
         if training and (self.l1_penalty or self.l2_in_loss):
             weights = self.penalized_parameters()
             if self.l1_penalty:
