@@ -19,16 +19,16 @@ space with
 
 For each seed (data split, folds, candidates) it prints the best CV accuracy
 with its standard error (sample standard deviation of the best candidate's
-fold scores / sqrt(n_folds)), the re-scored accuracy of the chosen
+fold scores / sqrt(n_folds)); the re-scored accuracy of the chosen
 configuration (its mean over ``--rescore-repeats`` new 3-fold splits of the
-training quarter, which no search selected on: free of the upward bias of a
-best score, the maximum of many noisy estimates), the test accuracy of the refitted best model on a held-out quarter, the total
-epochs trained by all CV fits (summed over candidates, folds and rungs;
-refit not counted) and the wall time; then the medians over the seeds and
-the targets: Hyperband within one standard error of Bayes's best CV score
-with at most a third of its epochs (on the medians, and the number of seeds
-where it holds), and fewer epochs than halving at an equal or better score;
-then the same comparison on the re-scored accuracy.
+training data, which no search selected on, so free of the upward bias of a
+best score, the maximum of many noisy estimates); the test accuracy of the
+refitted best model on a held-out quarter; the total epochs trained by all CV
+fits (summed over candidates, folds and rungs; refit not counted) and the
+wall time. Then the medians over the seeds and the targets: Hyperband within
+one standard error of Bayes's best CV score with at most a third of its
+epochs (on the medians, and the number of seeds where it holds), and fewer
+epochs than halving at an equal or better score; then the same comparison on the re-scored accuracy.
 
 Tasks: an MLP and the convolutional network (``sktune.modules.ConvNet``) on
 scikit-learn's digits, and an MLP on a larger generated problem
@@ -287,7 +287,8 @@ def _compare(rows):
     for row in rows[3:]:
         print(f"{row[0]}: epochs {row[6] / bayes[6]:.2f}x Bayes's (target <= 0.33), "
               f"{row[6] / halving[6]:.2f}x halving's (target < 1); wall {row[7] / bayes[7]:.2f}x "
-              f"Bayes's, {row[7] / halving[7]:.2f}x halving's; test {row[5] - bayes[5]:+.4f} vs Bayes")
+              f"Bayes's, {row[7] / halving[7]:.2f}x halving's; test "
+              f"{row[5] - bayes[5]:+.4f} vs Bayes")
         for name, (i, j) in SCORES.items():
             diff, se = row[i] - bayes[i], bayes[j]
             print(f"  {name:<9}: vs Bayes {diff:+.4f} (1 SE = {se:.4f}: "

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from skorch.callbacks import Callback
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
@@ -162,3 +163,22 @@ def test_hyperband_continues_weighted_models_with_their_weights(binary_data):
         est = clone(pipe).set_params(**results["params"][row])
         fresh = cross_validate(est, X, y, cv=cv, params=params)["test_score"]
         assert_array_equal([results[f"split{k}_test_score"][row] for k in range(3)], fresh)
+
+
+class _BatchListener(Callback):
+    """Listens to batch events, so training takes skorch's own per-batch path."""
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        self.n_batches_ = getattr(self, "n_batches_", 0) + 1
+
+
+def test_weights_reach_the_loss_on_skorchs_own_batch_path_too(binary_data):
+    X, y = binary_data
+    weights = np.random.RandomState(4).uniform(0.0, 3.0, len(X))
+    lean = _net(NeuralNetClassifier, validation_fraction=0.2).fit(X, y, sample_weight=weights)
+    listener = _BatchListener()
+    hooked = _net(NeuralNetClassifier, validation_fraction=0.2, callbacks=[listener]).fit(
+        X, y, sample_weight=weights)
+    assert not lean.net_.batch_hooks_ and hooked.net_.batch_hooks_ and listener.n_batches_ > 0
+    assert_array_equal(lean.predict_proba(X), hooked.predict_proba(X))
+    assert lean.history_[:, "valid_loss"] == hooked.history_[:, "valid_loss"]
