@@ -28,7 +28,8 @@ fits (summed over candidates, folds and rungs; refit not counted) and the
 wall time. Then the medians over the seeds and the targets: Hyperband within
 one standard error of Bayes's best CV score with at most a third of its
 epochs (on the medians, and the number of seeds where it holds), and fewer
-epochs than halving at an equal or better score; then the same comparison on the re-scored accuracy.
+epochs than halving at an equal or better score; then the same comparison
+on the re-scored accuracy.
 
 Tasks: an MLP and the convolutional network (``sktune.modules.ConvNet``) on
 scikit-learn's digits, and an MLP on a larger generated problem
