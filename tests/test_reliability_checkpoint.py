@@ -151,6 +151,19 @@ def test_checkpoint_of_another_search_is_refused(tmp_path, change, differs):
         search.fit(X2, y2)
 
 
+def test_checkpoint_of_other_fit_parameters_is_refused(tmp_path):
+    """Sample weights are data: resuming with other weights would mix two searches."""
+    path = tmp_path / "weights.db"
+    X, y = iris()
+    weights = np.where(y == 0, 2.0, 1.0)
+    make_search(path, n_iter=2).fit(X, y, sample_weight=weights)
+    resumed = make_search(path, n_iter=2).fit(X, y, sample_weight=weights)  # same: replayed
+    assert len(resumed.cv_results_["params"]) == 2
+    for other in ({"sample_weight": weights[::-1].copy()}, {}):
+        with pytest.raises(CheckpointMismatchError, match="different search: .*fit_params"):
+            make_search(path, n_iter=2).fit(X, y, **other)
+
+
 def test_newer_checkpoint_version_refused(tmp_path):
     path = tmp_path / "new.db"
     make_search(path, n_iter=2).fit(*iris())

@@ -88,9 +88,10 @@ def _search_fingerprint(search):
 class CheckpointSession:
     """One ``fit`` of a search with ``checkpoint=path``: replays, then records."""
 
-    def __init__(self, search, path):
+    def __init__(self, search, path, fit_params=None):
         self.search = search
         self.path = os.fspath(path)
+        self._fit_params = fit_params or {}
         self._db = sqlite3.connect(self.path, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -157,11 +158,18 @@ class CheckpointSession:
         return stored
 
     def check_data(self, X, y, splits):
-        """Called once with the data and folds, before anything is evaluated."""
-        self._match("data", {
+        """Called once with the data and folds, before anything is evaluated.
+
+        Fit parameters (``sample_weight``...) count as data; a search without
+        them records none, as checkpoints written before they were checked.
+        """
+        data = {
             "X": joblib.hash(X), "y": joblib.hash(y),
             "cv": joblib.hash([(list(map(int, tr)), list(map(int, te))) for tr, te in splits]),
-        })
+        }
+        if self._fit_params:
+            data["fit_params"] = joblib.hash(self._fit_params)
+        self._match("data", data)
 
     def plain(self, candidate_params, out):
         """Called by ``_format_results``: keep ``out``, give plain parameter dicts."""
@@ -207,13 +215,13 @@ class CheckpointSession:
 
 
 @contextmanager
-def checkpoint_session(search):
+def checkpoint_session(search, fit_params=None):
     """A :class:`CheckpointSession` for ``search.checkpoint``, or None without one."""
     if search.checkpoint is None:
         yield None
         return
     search._validate_params()  # a bad `checkpoint` gets sklearn's error before opening
-    session = CheckpointSession(search, search.checkpoint)
+    session = CheckpointSession(search, search.checkpoint, fit_params)
     try:
         yield session
     finally:

@@ -96,7 +96,7 @@ class RoundBasedSearchCV(BaseSearchCV):
         self._searching = True
         try:
             with collect_fit_failures(self.error_score, owner=self), \
-                    checkpoint_session(self) as self._checkpoint_session:
+                    checkpoint_session(self, params) as self._checkpoint_session:
                 return super().fit(X, y, **params)
         finally:
             del self._fit_callbacks, self._searching
