@@ -48,10 +48,11 @@ def _diverged(net, what, value, batch=None):
 def _weighted_loss(criterion, y_pred, y_true, weights):
     """Mean over the batch of ``weight * loss`` per sample.
 
-    The estimators scale the weights to a mean of 1 over the training set, so
-    a mini-batch's loss estimates the weighted mean loss without bias and the
-    learning rate keeps its meaning. The criterion computes per-sample losses
-    with ``reduction="none"`` (every torch loss has it).
+    The estimators scale the weights to a mean of 1 over the training (and
+    validation) part, so a mini-batch's loss estimates the weighted mean loss
+    without bias and the learning rate keeps its meaning. The criterion
+    computes per-sample losses with ``reduction="none"`` (every torch loss has
+    it).
     """
     reduction, criterion.reduction = criterion.reduction, "none"
     try:
@@ -151,15 +152,15 @@ class TrainingNet(NeuralNet):
 
     # -- loss ----------------------------------------------------------------
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        weights = batch_weights(y_true)
+        sample_weights = batch_weights(y_true)
         if not torch.is_tensor(y_true):
             y_true = to_tensor(y_true, device=self.device)
         if y_pred.dim() == 1 and y_true.dim() == 2 and y_true.shape[1] == 1:
             y_pred = y_pred.unsqueeze(1)  # a regression module that returns shape (n,)
-        if weights is None:
+        if sample_weights is None:
             loss = self.criterion_(y_pred, y_true)
         else:
-            loss = _weighted_loss(self.criterion_, y_pred, y_true, weights)
+            loss = _weighted_loss(self.criterion_, y_pred, y_true, sample_weights)
         if training and (self.l1_penalty or self.l2_in_loss):
             weights = self.penalized_parameters()
             if self.l1_penalty:
