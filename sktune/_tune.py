@@ -183,7 +183,9 @@ def _fit_search(args, search, data, progress, printer):
 
     with warnings.catch_warnings(record=True) as caught, progress:
         try:
-            search.fit(data.X_train, data.y_train)
+            fit_params = ({} if data.w_train is None
+                          else {f"{_NET}__sample_weight": data.w_train})
+            search.fit(data.X_train, data.y_train, **fit_params)
         except CheckpointMismatchError as exc:
             raise CLIError(str(exc).strip().splitlines()[0]) from None
         except (ValueError, TypeError) as exc:
@@ -238,7 +240,8 @@ def run_tune(args):
         printer.note(f"--n-iter does not apply to --search {args.search}; ignored.")
     with _user_errors():
         data = prepare(args.data, target=args.target, task=args.task,
-                       test_size=args.test_size, cv=args.cv, random_state=args.random_state)
+                       test_size=args.test_size, cv=args.cv, random_state=args.random_state,
+                       sample_weight=args.sample_weight)
     _check_scoring(args.scoring, data.task)
     preprocessor = make_preprocessor(data.X_train)
     net = _make_net(data.task, args.model, args.random_state, verbose=args.verbose)
@@ -283,6 +286,9 @@ def _describe_run(args, data, spec, total, printer):
                 f"target {data.target!r}; {n_test} rows held out for testing")
     if data.n_dropped:
         printer.note(f"dropped {data.n_dropped} rows without a target.")
+    if data.sample_weight is not None:
+        printer.out(f"training rows weighted by the column {data.sample_weight!r} (scores are "
+                    "unweighted)")
     why = f" (inferred: {data.task_reason}; --task to override)" if data.task_reason else ""
     printer.out(f"task: {data.task}{why}")
     hyperband = args.search == "hyperband"
@@ -305,7 +311,8 @@ def _tune_results(args, search, data, printer):
     n_candidates = len(set(results["candidate"]) if "candidate" in results
                        else results["params"])
     summary = {
-        "command": "tune", "data": args.data, "target": data.target, "task": data.task,
+        "command": "tune", "data": args.data, "target": data.target,
+        "sample_weight": data.sample_weight, "task": data.task,
         "task_inferred": data.task_reason is not None, "n_rows": data.n_rows,
         "n_train": len(data.X_train), "n_test": 0 if data.X_test is None else len(data.X_test),
         "n_features": len(data.features), "model": args.model, "search": args.search,
@@ -337,8 +344,8 @@ def _tune_outputs(args, search, data, summary, printer):
         tick = time.perf_counter()
         if args.verbose:  # the epoch lines were for this run: the saved model trains quietly
             search.best_estimator_.named_steps[_NET].set_params(callbacks=None)
-        metadata = {k: summary[k] for k in ("data", "target", "task", "model", "search",
-                                            "scoring", "test_score")}
+        metadata = {k: summary[k] for k in ("data", "target", "sample_weight", "task", "model",
+                                            "search", "scoring", "test_score")}
         metadata["features"] = data.features
         with _user_errors():
             try:

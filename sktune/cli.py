@@ -210,6 +210,9 @@ def _add_tune(subparsers):
                       "scikit-learn: digits, iris, wine, breast_cancer, diabetes")
     data.add_argument("--target", metavar="COL",
                       help="the target column (default for bundled datasets: 'target')")
+    data.add_argument("--sample-weight", metavar="COL",
+                      help="a column of non-negative row weights: not a feature; each training "
+                      "row's loss counts that many times (CV and test scores stay unweighted)")
     data.add_argument("--task", metavar="TASK",
                       help="classification or regression; default: inferred from the target "
                       "(regression for numbers with fractions or more than 20 distinct values)")
@@ -328,7 +331,7 @@ def _run_predict(args):
         frame, _ = load_table(args.data)
         if features is None:  # a model fitted on unnamed columns: all but the target
             features = [str(c) for c in frame.columns if str(c) != target]
-        X = select_features(frame, features, target)
+        X = select_features(frame, features, target, metadata.get("sample_weight"))
     try:
         result = pd.DataFrame({"prediction": model.predict(X)})
         if args.proba:

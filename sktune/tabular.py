@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["BUNDLED", "TARGET", "DataError", "TabularData", "prepare", "load_table",
-           "split_target", "infer_task", "check_task", "make_preprocessor", "train_test",
-           "check_cv", "select_features"]
+           "split_target", "check_weights", "infer_task", "check_task", "make_preprocessor",
+           "train_test", "check_cv", "select_features"]
 
 #: scikit-learn's bundled datasets usable as ``DATA``: name -> task.
 BUNDLED = {"digits": "classification", "iris": "classification", "wine": "classification",
@@ -62,6 +62,10 @@ class TabularData:
         Rows with a target (train and test).
     n_dropped : int
         Rows dropped because their target was missing.
+    sample_weight : str or None
+        The column of sample weights (not a feature), if any.
+    w_train, w_test : numpy.ndarray or None
+        The weights of the training and the held-out rows.
     """
 
     X_train: object
@@ -73,6 +77,9 @@ class TabularData:
     task_reason: object
     n_rows: int
     n_dropped: int
+    sample_weight: object = None
+    w_train: object = None
+    w_test: object = None
 
     @property
     def features(self):
@@ -80,7 +87,8 @@ class TabularData:
         return [str(c) for c in self.X_train.columns]
 
 
-def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state=None):
+def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state=None,
+            sample_weight=None):
     """Load ``DATA``, split off the target and a test set, and check that CV can run.
 
     Parameters
@@ -97,6 +105,8 @@ def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state
         Folds the search will use on the training rows (checked here).
     random_state : int or None, default=None
         Seeds the test split.
+    sample_weight : str, default=None
+        A column of non-negative sample weights; it is not a feature.
 
     Returns
     -------
@@ -116,15 +126,21 @@ def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state
                             f"{source!r} are {_names(frame.columns)}).")
         target = TARGET
     X, y, n_dropped = split_target(frame, target)
+    if sample_weight is not None:
+        check_weights(X, sample_weight, target)
     reason = None
     if task is None:
         task, reason = infer_task(y)
     check_task(y, task, target)
     X_train, X_test, y_train, y_test = train_test(X, y, task, test_size, random_state)
     check_cv(y_train, task, cv)
-    _column_kinds(X)  # unusable columns fail here, not in every fit
+    # the weights travel with their rows through the split, then leave the features
+    w_train, w_test = (None if part is None or sample_weight is None
+                       else part.pop(sample_weight).to_numpy(dtype=float)
+                       for part in (X_train, X_test))
+    _column_kinds(X_train)  # unusable columns fail here, not in every fit
     return TabularData(X_train, X_test, y_train, y_test, target, task, reason, len(y),
-                       n_dropped)
+                       n_dropped, sample_weight, w_train, w_test)
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -238,6 +254,34 @@ def split_target(frame, target):
     if X.shape[1] == 0:
         raise DataError(f"the data has no columns besides the target {target!r}.")
     return X, frame[target], int((~keep).sum())
+
+
+def check_weights(X, column, target):
+    """Raise :class:`DataError` unless ``X[column]`` can weight the rows.
+
+    Weights are numbers, finite and non-negative, not all zero; the column
+    must leave at least one feature.
+    """
+    if column == target:
+        raise DataError(f"--sample-weight {column!r} is the target column; name another one.")
+    if column not in X.columns:
+        raise DataError(f"no column {column!r} for --sample-weight; the columns besides the "
+                        f"target are {_names(X.columns)}.")
+    if X.shape[1] == 1:
+        raise DataError(f"the data has no feature columns besides the target {target!r} and "
+                        f"the sample weights {column!r}.")
+    weights = X[column]
+    if not _is_numeric(weights):
+        raise DataError(f"the sample-weight column {column!r} must hold numbers; it holds "
+                        f"{weights.dtype}.")
+    values = weights.to_numpy(dtype=float)
+    for bad, what in ((~np.isfinite(values), "missing or infinite"), (values < 0, "negative")):
+        if bad.any():
+            raise DataError(f"the sample-weight column {column!r} has {what} values in "
+                            f"{int(bad.sum())} row(s); weights must be numbers >= 0.")
+    if not values.sum() > 0:
+        raise DataError(f"the sample weights in {column!r} are all zero; give some rows a "
+                        "positive weight.")
 
 
 def _is_numeric(series):
@@ -383,7 +427,7 @@ def check_cv(y, task, cv):
         raise DataError(f"--cv {cv} needs at least {2 * cv} training rows; there are {len(y)}.")
 
 
-def select_features(frame, features, target=None):
+def select_features(frame, features, target=None, sample_weight=None):
     """The columns ``features`` of ``frame``, in that order, for prediction.
 
     Parameters
@@ -393,6 +437,9 @@ def select_features(frame, features, target=None):
         The columns the model was trained on.
     target : str, default=None
         The target column, which ``frame`` may contain (it is left out).
+    sample_weight : str, default=None
+        The sample-weight column of the training data, which ``frame`` may
+        contain too (it is left out).
 
     Raises
     ------
@@ -406,7 +453,7 @@ def select_features(frame, features, target=None):
     if missing:
         raise DataError(f"the data lacks the feature column(s) {_names(missing)} the model "
                         "was trained on.")
-    unknown = [c for c in columns if c not in features and c != target]
+    unknown = [c for c in columns if c not in features and c not in (target, sample_weight)]
     if unknown:
         raise DataError(f"the data has column(s) {_names(unknown)} the model was not trained "
                         "on; drop them (expected the columns "

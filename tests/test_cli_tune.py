@@ -32,6 +32,12 @@ def folder(tmp_path_factory):
     pd.DataFrame({"x": np.arange(8.0), "label": ["a"] * 6 + ["b"] * 2}).to_csv(
         folder / "tiny.csv", index=False)
     (folder / "small.yaml").write_text(SMALL)
+    rng = np.random.default_rng(0)
+    weighted = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
+    weighted["label"] = np.where(weighted["a"] + weighted["b"] > 0, "pos", "neg")
+    weighted["w"] = np.where(weighted["label"] == "pos", 0.0, 1.0)  # positives weigh nothing
+    weighted["zero"] = 0.0
+    weighted.to_csv(folder / "weighted.csv", index=False)
     return folder
 
 
@@ -187,6 +193,18 @@ def test_ctrl_c_exits_130_with_a_resume_hint(folder, tmp_path, capsys, monkeypat
     (["--data", "iris", "--space", "{d}/none.yaml"], "space file '{d}/none.yaml' does not exist"),
     (["--data", "{d}/mixed.csv", "--target", "label", "--model", "cnn"],
      "--model cnn needs square single-channel images, but the data has 7 features"),
+    (["--data", "{d}/mixed.csv", "--target", "label", "--sample-weight", "nope"],
+     "no column 'nope' for --sample-weight; the columns besides the target are 'size'"),
+    (["--data", "{d}/mixed.csv", "--target", "label", "--sample-weight", "label"],
+     "--sample-weight 'label' is the target column"),
+    (["--data", "{d}/mixed.csv", "--target", "label", "--sample-weight", "colour"],
+     "the sample-weight column 'colour' must hold numbers"),
+    (["--data", "{d}/mixed.csv", "--target", "label", "--sample-weight", "size"],
+     "the sample-weight column 'size' has missing or infinite values in 1 row(s)"),
+    (["--data", "{d}/weighted.csv", "--target", "label", "--sample-weight", "a"],
+     "the sample-weight column 'a' has negative values in"),
+    (["--data", "{d}/weighted.csv", "--target", "label", "--sample-weight", "zero"],
+     "the sample weights in 'zero' are all zero"),
 ])
 def test_bad_input_is_one_line_and_exit_1(folder, capsys, args, message):
     args = [a.format(d=folder) for a in args]
@@ -197,6 +215,27 @@ def test_bad_input_is_one_line_and_exit_1(folder, capsys, args, message):
     assert len(lines) == 1 and lines[0].startswith("sktune tune: error: "), captured.err
     assert message.format(d=folder) in lines[0]
     assert "Traceback" not in captured.err
+
+
+def test_sample_weight_column_weights_training_and_is_no_feature(folder, tmp_path, capsys):
+    """Weight 0 on every positive row: the network learns negatives only; the
+    weight column is neither a feature nor a problem for predict."""
+    model, out, space = tmp_path / "w.sktune", tmp_path / "pred.csv", tmp_path / "w.yaml"
+    space.write_text("lr: 0.03\nhidden_layer_sizes: [[8], [16]]\nepochs: 30\n")
+    assert _tune(folder, "--sample-weight", "w", "--save", str(model), "--json",
+                 "--space", str(space), data="weighted.csv") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["sample_weight"] == "w" and summary["n_features"] == 3
+    assert load_metadata(model)["features"] == ["a", "b", "zero"]
+    assert load_metadata(model)["sample_weight"] == "w"
+    assert main(["predict", str(model), str(folder / "weighted.csv"), "-o", str(out)]) == 0
+    predictions = pd.read_csv(out)["prediction"]
+    assert (predictions == "neg").all()
+    unweighted = tmp_path / "u.sktune"
+    assert _tune(folder, "--save", str(unweighted), "--quiet", "--space", str(space),
+                 data="weighted.csv") == 0
+    frame = pd.read_csv(folder / "weighted.csv")
+    assert set(load(unweighted).predict(frame[["a", "b", "w", "zero"]])) == {"pos", "neg"}
 
 
 def test_failing_fits_are_one_line(folder, tmp_path, capsys):

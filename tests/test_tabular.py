@@ -128,6 +128,23 @@ def test_prepare_holds_out_a_stratified_test_split(mixed_csv):
     assert no_test.X_test is None and len(no_test.X_train) == 60
 
 
+@pytest.mark.parametrize("test_size", [0.25, 0])
+def test_prepare_splits_the_weight_column_with_its_rows(mixed_csv, test_size):
+    """The weights follow their rows through the test split and leave the features."""
+    data = prepare(str(mixed_csv), target="label", test_size=test_size, random_state=0,
+                   sample_weight="count")
+    assert data.features == ["size", "colour", "flag"] and data.sample_weight == "count"
+    original = _mixed_frame()["count"]
+    np.testing.assert_array_equal(data.w_train, original.loc[data.X_train.index])
+    if test_size:
+        np.testing.assert_array_equal(data.w_test, original.loc[data.X_test.index])
+    else:
+        assert data.X_test is None and data.w_test is None
+    plain = prepare(str(mixed_csv), target="label", test_size=test_size, random_state=0)
+    assert plain.w_train is None and plain.sample_weight is None
+    np.testing.assert_array_equal(plain.X_train.index, data.X_train.index)
+
+
 def test_prepare_needs_a_target_for_files(mixed_csv):
     with pytest.raises(DataError, match="name the target column with --target"):
         prepare(str(mixed_csv))
