@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+import sklearn
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from skorch.callbacks import Callback
 from sklearn.base import clone
+from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -182,3 +184,29 @@ def test_weights_reach_the_loss_on_skorchs_own_batch_path_too(binary_data):
     assert not lean.net_.batch_hooks_ and hooked.net_.batch_hooks_ and listener.n_batches_ > 0
     assert_array_equal(lean.predict_proba(X), hooked.predict_proba(X))
     assert lean.history_[:, "valid_loss"] == hooked.history_[:, "valid_loss"]
+
+
+def test_metadata_routing_weights_fits_and_scores(binary_data):
+    """With sklearn's metadata routing on, a scorer that requests the weights
+    gets them, in GridSearchCV and in HyperbandSearchCV alike."""
+    X, y = binary_data
+    weights = np.random.RandomState(5).uniform(0.0, 3.0, len(X))
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    by_hand = []
+    for train, test in cv.split(X, y):
+        est = _net(NeuralNetClassifier).fit(X[train], y[train], sample_weight=weights[train])
+        by_hand.append(accuracy_score(y[test], est.predict(X[test]),
+                                      sample_weight=weights[test]))
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = _net(NeuralNetClassifier).set_fit_request(sample_weight=True)
+        scorer = make_scorer(accuracy_score).set_score_request(sample_weight=True)
+        grid = GridSearchCV(net, {"lr": [1e-2]}, cv=cv, scoring=scorer).fit(
+            X, y, sample_weight=weights)
+        hyperband = HyperbandSearchCV(net, {"lr": [1e-2]}, max_epochs=4, factor=2,
+                                      n_brackets=1, cv=cv, scoring=scorer, random_state=0,
+                                      refit=False).fit(X, y, sample_weight=weights)
+    assert_array_equal([grid.cv_results_[f"split{k}_test_score"][0] for k in range(3)], by_hand)
+    last = int(np.argmax(hyperband.cv_results_["n_resources"]))  # the rung at 4 epochs
+    assert hyperband.cv_results_["n_resources"][last] == 4
+    assert_array_equal([hyperband.cv_results_[f"split{k}_test_score"][last] for k in range(3)],
+                       by_hand)
