@@ -58,6 +58,7 @@ aware promotion rule).
 import argparse
 import math
 import time
+from collections import namedtuple
 
 import numpy as np
 from scipy.stats import loguniform, uniform
@@ -188,9 +189,9 @@ def run_task(name, args):
         if epochs is None:
             epochs = _epochs_from_scratch(search)
         score, se = _best(search)
-        rows.append((label, score, se, *_rescore(search, X_train, y_train, args),
-                     search.score(X_test, y_test), epochs, wall,
-                     len(search.cv_results_["params"])))
+        rows.append(Row(label, score, se, *_rescore(search, X_train, y_train, args),
+                        search.score(X_test, y_test), epochs, wall,
+                        len(search.cv_results_["params"])))
     print(f"\n== {name}, seed {args.seed}: {X_train.shape[0]} training samples x "
           f"{X.shape[1]} features, 3-fold CV, n_jobs={args.n_jobs}")
     _print_rows(rows)
@@ -271,31 +272,34 @@ def early_ranks(name, args, n_candidates=40):
                   f"third {final[top].max():.4f}")
 
 
-# A row: label, best CV, its SE, re-scored, its SE, test, epochs, wall, rows of cv_results_.
-SCORES = {"best CV": (1, 2), "re-scored": (3, 4)}
+#: One search of one task and seed (or the medians over seeds); n = rows of cv_results_.
+Row = namedtuple("Row", "label score se rescored rescored_se test epochs wall n")
+#: The two scores the targets are judged on: (score field, its standard-error field).
+SCORES = {"best CV": ("score", "se"), "re-scored": ("rescored", "rescored_se")}
 
 
 def _print_rows(rows):
     print(f"{'search':<52} {'best CV':>8} {'+-SE':>7} {'re-scored':>9} {'+-SE':>7} {'test':>7} "
           f"{'epochs':>7} {'wall s':>7} {'rows':>5}")
-    for label, score, se, rescored, rescored_se, test, epochs, wall, n in rows:
-        print(f"{label:<52} {score:8.4f} {se:7.4f} {rescored:9.4f} {rescored_se:7.4f} "
-              f"{test:7.4f} {epochs:7.0f} {wall:7.1f} {n:5.0f}")
+    for r in rows:
+        print(f"{r.label:<52} {r.score:8.4f} {r.se:7.4f} {r.rescored:9.4f} "
+              f"{r.rescored_se:7.4f} {r.test:7.4f} {r.epochs:7.0f} {r.wall:7.1f} {r.n:5.0f}")
 
 
 def _compare(rows):
     bayes, _, halving = rows[:3]
     for row in rows[3:]:
-        print(f"{row[0]}: epochs {row[6] / bayes[6]:.2f}x Bayes's (target <= 0.33), "
-              f"{row[6] / halving[6]:.2f}x halving's (target < 1); wall {row[7] / bayes[7]:.2f}x "
-              f"Bayes's, {row[7] / halving[7]:.2f}x halving's; test "
-              f"{row[5] - bayes[5]:+.4f} vs Bayes")
-        for name, (i, j) in SCORES.items():
-            diff, se = row[i] - bayes[i], bayes[j]
-            print(f"  {name:<9}: vs Bayes {diff:+.4f} (1 SE = {se:.4f}: "
-                  f"{'within' if diff >= -se else 'NOT within'}), vs halving "
-                  f"{row[i] - halving[i]:+.4f} "
-                  f"({'equal or better' if row[i] >= halving[i] else 'worse'})")
+        print(f"{row.label}: epochs {row.epochs / bayes.epochs:.2f}x Bayes's (target <= 0.33), "
+              f"{row.epochs / halving.epochs:.2f}x halving's (target < 1); wall "
+              f"{row.wall / bayes.wall:.2f}x Bayes's, {row.wall / halving.wall:.2f}x halving's; "
+              f"test {row.test - bayes.test:+.4f} vs Bayes")
+        for name, (score, se) in SCORES.items():
+            diff, one_se = getattr(row, score) - getattr(bayes, score), getattr(bayes, se)
+            versus_halving = getattr(row, score) - getattr(halving, score)
+            print(f"  {name:<9}: vs Bayes {diff:+.4f} (1 SE = {one_se:.4f}: "
+                  f"{'within' if diff >= -one_se else 'NOT within'}), vs halving "
+                  f"{versus_halving:+.4f} "
+                  f"({'equal or better' if versus_halving >= 0 else 'worse'})")
 
 
 def _warm_up(n_jobs):
@@ -348,15 +352,16 @@ def main(argv=None):
         for seed in args.seeds:
             args.seed = seed
             runs.append(run_task(name, args))
-        medians = [(runs[0][i][0], *np.median([r[i][1:] for r in runs], axis=0))
+        medians = [Row(runs[0][i].label, *np.median([r[i][1:] for r in runs], axis=0))
                    for i in range(len(runs[0]))]
         print(f"\n== {name}: medians over seeds {args.seeds}")
         _print_rows(medians)
         _compare(medians)
         for i in range(3, len(runs[0])):
-            hits = {name: sum(r[i][k] >= r[0][k] - r[0][j] for r in runs)
-                    for name, (k, j) in SCORES.items()}
-            print(f"{runs[0][i][0]}: within one SE of Bayes in "
+            hits = {name: sum(getattr(r[i], score) >= getattr(r[0], score) - getattr(r[0], se)
+                              for r in runs)
+                    for name, (score, se) in SCORES.items()}
+            print(f"{runs[0][i].label}: within one SE of Bayes in "
                   + ", ".join(f"{n}/{len(runs)} seeds ({name})" for name, n in hits.items()))
 
 
