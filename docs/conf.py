@@ -46,9 +46,9 @@ myst_enable_extensions = ["colon_fence"]
 # written as literals in the docstrings, not as references).
 nitpicky = True
 nitpick_ignore = [
-    # sktune.persistence's module docstring names this private module, which has
+    # sktune.persistence's docstring names its private codec module, which has
     # no API page.
-    ("py:mod", "sktune._jsoncodec"),
+    ("py:mod", "sktune.persistence._codec"),
 ]
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "none"  # types are written in the numpydoc sections

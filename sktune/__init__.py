@@ -7,7 +7,7 @@ imports the estimators (torch, skorch) but not the search or report code.
 
 import importlib
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 #: Public name -> the module that defines it.
 _LAZY = {

@@ -14,11 +14,11 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.svm import SVC
 
 from sktune import NeuralNetClassifier, NeuralNetRegressor
-from sktune._jsoncodec import decode, encode_fitted
+from sktune.persistence._codec import decode, encode_fitted
 from sktune.exceptions import PersistenceError
 from sktune.persistence import FORMAT_VERSION, SavedSearch, load, load_metadata, save
 from sktune.report import cv_report
-from sktune.tabular import make_preprocessor
+from sktune.cli._tables import make_preprocessor
 
 
 def _frame(n=60, seed=0):

@@ -9,7 +9,7 @@ inside a notebook (``_repr_html_``) without restyling the notebook.
 import base64
 import html
 
-from .. import __version__
+from .._version import __version__
 from . import _plots, _tables
 from ._importance import METHOD
 

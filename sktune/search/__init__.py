@@ -2,9 +2,10 @@
 
 - :mod:`sktune.search.space`: dimensions (``Real``, ``Integer``, ``Categorical``,
   scipy distributions) and ``Space``.
-- ``_kernels``, ``_gp`` (the Gaussian-process surrogate), ``_acquisition``
-  (log expected improvement), ``_acq_optim`` (its multi-start optimiser).
-- :mod:`sktune.search.optimizer`: the ask/tell ``Optimizer``.
+- ``_gp``: the optimiser's engine, one module per concept: ``kernels``,
+  ``gp`` (the Gaussian-process surrogate), ``acquisition`` (log expected
+  improvement), ``acq_optim`` (its multi-start maximisation).
+- :mod:`sktune.search.optimizer`: the ask/tell ``Optimizer`` on that engine.
 - :mod:`sktune.search.bayes_search`: ``BayesSearchCV`` on top of it.
 - :mod:`sktune.search.hyperband`: ``HyperbandSearchCV``, multi-fidelity over
   epochs (``_brackets``: the schedule, ``_fidelity_proposer``: BOHB-style

@@ -5,7 +5,7 @@ The checkpoint is an SQLite database (standard library; WAL journal,
 round is either entirely in the file or not at all, whatever kills the
 process (``kill -9``, Ctrl-C, power loss after the commit returned). Each
 round stores the candidates' parameters (JSON, encoded as in
-:mod:`sktune._jsoncodec`) and the raw per-split results of sklearn's
+:mod:`sktune.persistence._codec`) and the raw per-split results of sklearn's
 ``_fit_and_score`` (scores, times, error text), so a resumed search formats
 exactly the ``cv_results_`` the uninterrupted run would have, timings of the
 stored rounds included.
@@ -34,7 +34,7 @@ import sqlite3
 from contextlib import contextmanager
 
 import joblib
-from .._jsoncodec import decode, encode
+from ..persistence._codec import decode, encode
 from ..exceptions import CheckpointMismatchError, PersistenceError
 from ._task_hook import KnownResults, install
 

@@ -10,10 +10,10 @@ from scipy.stats import qmc
 from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
 
-from ._acq_optim import AcquisitionOptimizer, _contains
-from ._acquisition import LogExpectedImprovement
-from ._gp import GaussianProcess, warp_targets
-from ._kernels import ColumnLayout
+from ._gp.acq_optim import AcquisitionOptimizer, contains_row
+from ._gp.acquisition import LogExpectedImprovement
+from ._gp.gp import GaussianProcess, warp_targets
+from ._gp.kernels import ColumnLayout
 from .space import Space
 
 __all__ = ["Optimizer"]
@@ -243,7 +243,7 @@ class Optimizer:
         while self._n_design_used < len(self._design):
             row = self._design[self._n_design_used]
             self._n_design_used += 1
-            if not _contains(X_busy, row):
+            if not contains_row(X_busy, row):
                 return row
         return self._random_row(X_busy)
 
@@ -251,7 +251,7 @@ class Optimizer:
         """A random point, unseen if one is found."""
         for _ in range(_MAX_TRIES_UNSEEN):
             row = self.space._unit_to_columns(self._rng.uniform(size=(1, self.space.n_dims)))[0]
-            if not _contains(X_busy, row):
+            if not contains_row(X_busy, row):
                 break
         return row
 

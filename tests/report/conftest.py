@@ -1,20 +1,14 @@
 """Shared fixtures of the report tests: small fitted searches and a headless browser.
 
-The browser is Debian's chromium, driven through the Chrome DevTools Protocol
-over ``--remote-debugging-pipe`` (two file descriptors carrying NUL-separated
-JSON): standard library only, no driver binary, no websocket client and no
-browser download. It loads a report, records console messages, uncaught
-exceptions and every network request, checks the images and takes a
-screenshot. See docs/reports.md.
+The browser is Debian's chromium (``/usr/bin/chromium``, installed by
+``make test``), driven by Playwright for Python through ``executable_path``:
+Playwright's own browser download is never used. It loads a report, records
+console messages, uncaught exceptions and every network request, checks the
+images and takes a screenshot. See docs/reports.md.
 """
 
-import base64
-import json
 import os
 import shutil
-import subprocess
-import tempfile
-import time
 
 import numpy as np
 import pytest
@@ -24,6 +18,12 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.svm import SVC
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "/usr/bin/chromium")
+# Chromium's own background traffic (updates, sync, field trials) stays off: the
+# test counts every request the page makes, and this machine has no network.
+CHROMIUM_ARGS = ("--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--no-default-browser-check", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-extensions",
+                 "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio")
 
 
 def find_chromium():
@@ -35,142 +35,58 @@ def find_chromium():
 
 
 class Chromium:
-    """A headless chromium page driven over the DevTools pipe.
+    """A headless chromium driven by Playwright; :meth:`load` reports what a page did.
 
-    Use as a context manager; :meth:`load` opens a URL and returns what the
-    page did.
+    Use as a context manager. Each :meth:`load` opens a fresh browser context
+    (no cache or storage shared between pages) with a ``width`` x ``height``
+    viewport at device scale 1.
     """
 
     def __init__(self, executable, width=1366, height=900, timeout=60):
-        self.width, self.height, self.timeout = width, height, timeout
-        self._profile = tempfile.mkdtemp(prefix="sktune-chromium-")
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
+        from playwright.sync_api import sync_playwright
 
-        def wire_fds():  # the protocol pipe is fd 3 (commands) and 4 (replies)
-            # os.dup gives non-inheritable copies, closed at exec; dup2 gives
-            # inheritable 3 and 4 (copies first, in case a pipe end is 3 or 4).
-            r, w = os.dup(to_browser_r), os.dup(from_browser_w)
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-            os.set_inheritable(3, True)  # dup2 onto itself keeps close-on-exec
-            os.set_inheritable(4, True)
-
-        self._log = tempfile.TemporaryFile()
-        self._proc = subprocess.Popen(
-            [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--disable-extensions",
-             "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
-             f"--user-data-dir={self._profile}", "--remote-debugging-pipe", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            preexec_fn=wire_fds, close_fds=False,
-        )
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._buffer = b""
-        self._next_id = 0
-        self.events = []
-
-    # -- protocol ------------------------------------------------------------------------
-    def _send(self, method, params=None, session=None):
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        return self._next_id
-
-    def _read_message(self, deadline):
-        while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise TimeoutError("chromium did not answer in time")
-            chunk = os.read(self._from_browser, 1 << 20)
-            if not chunk:
-                raise RuntimeError(f"chromium closed the DevTools pipe: {self.log_tail()}")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
-
-    def log_tail(self):
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-2000:]
-
-    def call(self, method, params=None, session=None):
+        self.width, self.height, self.timeout_ms = width, height, timeout * 1000
+        self._playwright = sync_playwright().start()
         try:
-            wanted = self._send(method, params, session)
-        except BrokenPipeError:
-            raise RuntimeError(f"chromium is gone: {self.log_tail()}") from None
-        deadline = time.monotonic() + self.timeout
-        while True:
-            message = self._read_message(deadline)
-            if message.get("id") == wanted:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            if "method" in message:
-                self.events.append(message)
+            self._browser = self._playwright.chromium.launch(
+                executable_path=executable, headless=True, args=list(CHROMIUM_ARGS),
+                timeout=self.timeout_ms)
+        except Exception as exc:
+            self._playwright.stop()
+            from importlib.metadata import version
 
-    def wait_for(self, method, deadline):
-        for k, event in enumerate(self.events):
-            if event["method"] == method:
-                return self.events.pop(k)
-        while True:
-            message = self._read_message(deadline)
-            if message.get("method") == method:
-                return message
-            if "method" in message:
-                self.events.append(message)
+            raise RuntimeError(f"Playwright {version('playwright')} could not launch "
+                               f"{executable}: {exc}") from exc
 
-    # -- high level ------------------------------------------------------------------------
     def load(self, url, screenshot=None):
         """Open ``url``; return images, console errors, requests and page size."""
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.call("Target.attachToTarget",
-                            {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.call(f"{domain}.enable", session=session)
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": self.width, "height": self.height, "deviceScaleFactor": 1,
-                   "mobile": False}, session=session)
-        self.events.clear()
-        self.call("Page.navigate", {"url": url}, session=session)
-        self.wait_for("Page.loadEventFired", time.monotonic() + self.timeout)
-        state = self.call("Runtime.evaluate", {"returnByValue": True, "awaitPromise": True,
-                                               "expression": _PAGE_STATE}, session=session)
-        page = state["result"]["value"]
-        if screenshot is not None:
-            shot = self.call("Page.captureScreenshot",
-                             {"format": "png", "captureBeyondViewport": True,
-                              "clip": {"x": 0, "y": 0, "width": self.width,
-                                       "height": page["height"], "scale": 1}},
-                             session=session)
-            with open(screenshot, "wb") as f:
-                f.write(base64.b64decode(shot["data"]))
-        page["console_errors"] = [
-            _describe_event(e) for e in self.events
-            if (e["method"] == "Runtime.consoleAPICalled"
-                and e["params"]["type"] in ("error", "assert"))
-            or e["method"] == "Runtime.exceptionThrown"
-            or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
-        ]
-        page["requests"] = [e["params"]["request"]["url"] for e in self.events
-                            if e["method"] == "Network.requestWillBeSent"]
-        self.call("Target.closeTarget", {"targetId": target})
-        return page
+        context = self._browser.new_context(
+            viewport={"width": self.width, "height": self.height}, device_scale_factor=1)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(self.timeout_ms)
+            errors, requests = [], []
+            page.on("console", lambda message: errors.append(message.text)
+                    if message.type in ("error", "assert") else None)
+            page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(url, wait_until="load")
+            state = page.evaluate(_PAGE_STATE)
+            if screenshot is not None:
+                page.screenshot(path=str(screenshot), full_page=True,
+                                clip={"x": 0, "y": 0, "width": self.width,
+                                      "height": state["height"]})
+        finally:
+            context.close()
+        state["console_errors"] = errors
+        state["requests"] = requests
+        return state
 
     def close(self):
         try:
-            self._send("Browser.close")
-            self._proc.wait(timeout=10)
-        except Exception:
-            self._proc.kill()
-            self._proc.wait()
+            self._browser.close()
         finally:
-            self._log.close()
-            os.close(self._to_browser)
-            os.close(self._from_browser)
-            shutil.rmtree(self._profile, ignore_errors=True)
+            self._playwright.stop()
 
     def __enter__(self):
         return self
@@ -181,7 +97,7 @@ class Chromium:
 
 # Run in the page after "load": every image decoded? page size? overflow?
 _PAGE_STATE = """
-(async () => {
+async () => {
   const imgs = Array.from(document.images);
   await Promise.all(imgs.map(i => i.decode().catch(() => null)));
   return {
@@ -192,29 +108,28 @@ _PAGE_STATE = """
     height: Math.ceil(document.documentElement.scrollHeight),
     title: document.title,
   };
-})()
+}
 """
-
-
-def _describe_event(event):
-    params = event["params"]
-    if event["method"] == "Runtime.exceptionThrown":
-        return params["exceptionDetails"].get("text", "exception")
-    if event["method"] == "Log.entryAdded":
-        return params["entry"].get("text", "")
-    return " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
 
 
 @pytest.fixture(scope="session")
 def chromium():
-    """A headless chromium; skipped (failed on CI) when it is not installed."""
+    """A headless chromium; skipped (failed on CI) when it or Playwright is missing."""
     executable = find_chromium()
+    missing = None
     if executable is None:
-        message = ("chromium is not installed; the browser test of the HTML report needs "
-                   "it: apt-get install -y chromium")
+        missing = ("chromium is not installed; the browser test of the HTML report needs "
+                   "it: apt-get install -y chromium (make test does it as root)")
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = ("Playwright is not installed; the browser test of the HTML report "
+                       "needs it: pip install -e '.[dev]'")
+    if missing is not None:
         if os.environ.get("CI"):
-            pytest.fail(message + " (CI must install it)")
-        pytest.skip(message)
+            pytest.fail(missing + " (CI must install it)")
+        pytest.skip(missing)
     with Chromium(executable) as browser:
         yield browser
 

@@ -65,3 +65,27 @@ def test_long_values_and_failures_do_not_break_the_layout(tmp_path, chromium, ir
     assert report._results.n_failed_fits > 0
     report.to_html(path)
     _check_page(chromium, path, tmp_path / "long.png")
+
+
+def test_the_browser_sees_what_the_checks_look_for(tmp_path, chromium):
+    """The checks above can fail: a page with a broken image, console errors, an
+    uncaught exception, a fetch and a too-wide block is reported as such."""
+    path = tmp_path / "bad.html"
+    path.write_text(
+        "<!doctype html><html><head><title>bad</title></head><body>"
+        "<img alt='gone' src='missing.png'>"
+        "<img alt='fine' src='data:image/gif;base64,"
+        "R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'>"
+        "<div style='width:3000px;height:1500px'>wide</div>"
+        "<script>console.error('broken on purpose'); console.log('fine');"
+        "setTimeout(() => { throw new Error('uncaught on purpose'); }, 0);</script>"
+        "</body></html>", encoding="utf-8")
+    page = chromium.load(path.as_uri(), screenshot=tmp_path / "bad.png")
+    assert (page["images"], page["loaded"], page["broken"]) == (2, 1, ["gone"])
+    assert "broken on purpose" in page["console_errors"]
+    assert any("uncaught on purpose" in e for e in page["console_errors"])
+    assert not any("fine" == e for e in page["console_errors"])
+    fetched = [url for url in page["requests"] if not url.startswith("data:")]
+    assert fetched == [path.as_uri(), (tmp_path / "missing.png").as_uri()]
+    assert page["width"] >= 3000 > chromium.width
+    assert page["title"] == "bad"

@@ -8,9 +8,9 @@ import pytest
 from scipy.optimize import approx_fprime
 from scipy.stats import norm
 
-from sktune.search._acquisition import log_ei, log_h
-from sktune.search._gp import GaussianProcess
-from sktune.search._kernels import ColumnLayout
+from sktune.search._gp.acquisition import log_ei, log_h
+from sktune.search._gp.gp import GaussianProcess
+from sktune.search._gp.kernels import ColumnLayout
 from sktune.search.optimizer import Optimizer
 from sktune.search.space import Categorical, Integer, Real, Space
 
@@ -314,7 +314,7 @@ def test_batch_in_a_small_finite_space_covers_it_without_repeats():
 
 
 def test_warp_is_monotone_and_tames_long_tails():
-    from sktune.search._gp import warp_targets
+    from sktune.search._gp.gp import warp_targets
 
     y = np.random.RandomState(0).lognormal(sigma=2.0, size=50)
     warped = warp_targets(y)

@@ -213,12 +213,13 @@ class AcquisitionOptimizer:
             X = np.vstack([X_opt, X])
             values = np.concatenate([values_opt, values])
         for i in np.argsort(-values, kind="stable"):
-            if X_exclude is None or not _contains(X_exclude, X[i]):
+            if X_exclude is None or not contains_row(X_exclude, X[i]):
                 return X[i], float(values[i])
         return None, -np.inf
 
 
-def _contains(X, row):
+def contains_row(X, row):
+    """Whether ``row`` equals a row of ``X`` (to the duplicate tolerance)."""
     return bool(len(X)) and bool(np.any(np.all(np.abs(X - row) <= _DUPLICATE_TOL, axis=1)))
 
 
@@ -226,7 +227,7 @@ def _first_distinct(X, order, k):
     """Indices of the first ``k`` rows of ``X`` in ``order`` that differ."""
     chosen = []
     for i in order:
-        if not chosen or not _contains(X[chosen], X[i]):
+        if not chosen or not contains_row(X[chosen], X[i]):
             chosen.append(i)
             if len(chosen) == k:
                 break

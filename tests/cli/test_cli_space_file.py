@@ -1,4 +1,4 @@
-"""Search-space files (sktune.search.space_file) and ``sktune tune --space``."""
+"""Search-space files (sktune.cli._space_file) and ``sktune tune --space``."""
 
 import json
 
@@ -9,7 +9,7 @@ from sktune import NeuralNetClassifier
 from sktune.cli import main
 from sktune.modules import ConvNet
 from sktune.search.space import Categorical, Integer, Real
-from sktune.search.space_file import (SpaceFileError, default_space, parse_space,
+from sktune.cli._space_file import (SpaceFileError, default_space, parse_space,
                                       read_space_file, space_parameters)
 
 PARAMS = space_parameters(NeuralNetClassifier())

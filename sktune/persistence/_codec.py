@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .exceptions import PersistenceError
+from ..exceptions import PersistenceError
 
 TAG = "$sktune"
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}

@@ -13,11 +13,11 @@ from sklearn.pipeline import Pipeline
 
 import sktune.search
 from sktune import NeuralNetClassifier
-from sktune._progress import SearchProgress, progress_mode
+from sktune.cli._progress import SearchProgress, progress_mode
 from sktune.cli import main
 from sktune.persistence import load, load_metadata
 from sktune.search import BayesSearchCV
-from sktune.tabular import prepare
+from sktune.cli._tables import prepare
 
 from _cli_helpers import SMALL, mixed_frame
 
@@ -335,7 +335,7 @@ def test_progress_counts_every_fit(n_jobs):
     from sklearn.pipeline import make_pipeline
     from sklearn.utils.parallel import Parallel
 
-    from sktune.tabular import load_table, make_preprocessor
+    from sktune.cli._tables import load_table, make_preprocessor
 
     frame, _ = load_table("iris")
     X, y = frame.drop(columns="target"), frame["target"]

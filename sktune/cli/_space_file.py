@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.stats
 
-from .space import Categorical, Integer, Real
+from ..search.space import Categorical, Integer, Real
 
 __all__ = ["SpaceFileError", "SpaceSpec", "read_space_file", "parse_space",
            "default_space", "space_parameters"]
@@ -293,7 +293,7 @@ def parse_space(content, parameters, *, source="search space"):
 
     Examples
     --------
-    >>> from sktune.search.space_file import parse_space
+    >>> from sktune.cli._space_file import parse_space
     >>> spec = parse_space({"lr": {"low": 1e-4, "high": 1e-1, "prior": "log-uniform"},
     ...                     "hidden_layer_sizes": [[64], [128, 64]], "epochs": 20},
     ...                    ["lr", "hidden_layer_sizes", "epochs"])

@@ -18,15 +18,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BUNDLED", "TARGET", "DataError", "TabularData", "prepare", "load_table",
-           "split_target", "check_weights", "infer_task", "check_task", "make_preprocessor",
-           "train_test", "check_cv", "select_features"]
+__all__ = ["BUNDLED", "TARGET", "DEFAULT_METRIC", "DataError", "TabularData", "prepare",
+           "load_table", "split_target", "check_weights", "infer_task", "check_task",
+           "make_preprocessor", "train_test", "check_cv", "select_features"]
 
 #: scikit-learn's bundled datasets usable as ``DATA``: name -> task.
 BUNDLED = {"digits": "classification", "iris": "classification", "wine": "classification",
            "breast_cancer": "classification", "diabetes": "regression"}
 #: The target column of a bundled dataset.
 TARGET = "target"
+#: The score reported for each task when ``--scoring`` is not given.
+DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
 #: A numeric target with more distinct values than this is a regression target.
 _MAX_CLASSES = 20
 _READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet",
@@ -114,7 +116,7 @@ def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state
 
     Examples
     --------
-    >>> from sktune.tabular import prepare
+    >>> from sktune.cli._tables import prepare
     >>> data = prepare("iris", random_state=0)
     >>> data.task, data.task_reason, len(data.X_train), len(data.X_test)
     ('classification', '3 classes', 120, 30)
@@ -170,7 +172,7 @@ def load_table(source):
 
     Examples
     --------
-    >>> from sktune.tabular import load_table
+    >>> from sktune.cli._tables import load_table
     >>> frame, bundled = load_table("iris")
     >>> frame.shape, bundled, frame["target"].iloc[0]
     ((150, 5), True, 'setosa')
@@ -300,7 +302,7 @@ def infer_task(y):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sktune.tabular import infer_task
+    >>> from sktune.cli._tables import infer_task
     >>> infer_task(pd.Series(["a", "b", "a"]))
     ('classification', '2 classes')
     >>> infer_task(pd.Series([0.5, 1.25, 3.0]))
@@ -360,7 +362,7 @@ def make_preprocessor(X):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sktune.tabular import make_preprocessor
+    >>> from sktune.cli._tables import make_preprocessor
     >>> X = pd.DataFrame({"age": [30.0, None, 50.0], "city": ["a", "b", None]})
     >>> make_preprocessor(X).fit_transform(X).round(2).tolist()
     [[-1.22, 1.0, 0.0], [0.0, 0.0, 1.0], [1.22, 1.0, 0.0]]

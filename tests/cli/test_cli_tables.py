@@ -1,10 +1,10 @@
-"""sktune.tabular: loading DATA, the target, the task, the preprocessing, the splits."""
+"""sktune.cli._tables: loading DATA, the target, the task, the preprocessing, the splits."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from sktune.tabular import (BUNDLED, DataError, check_cv, infer_task, load_table,
+from sktune.cli._tables import (BUNDLED, DataError, check_cv, infer_task, load_table,
                             make_preprocessor, prepare, select_features, split_target)
 
 

@@ -1,12 +1,13 @@
-"""The work of ``sktune tune``: from parsed options to a fitted search and its outputs.
+"""``sktune tune --data DATA ...``: tune a network on a table, with a held-out test split.
 
-:func:`run_tune` loads the table (:mod:`sktune.tabular`), builds the pipeline
-``preprocess -> net`` and the search the options ask for (the space from
-:mod:`sktune.search.space_file`), fits it with progress on stderr
-(:mod:`sktune._progress`), and writes the summary, report and model file.
-The options themselves are declared in :mod:`sktune.cli`.
+:func:`add_parser` declares the options; :func:`run` loads the table
+(:mod:`sktune.cli._tables`), builds the pipeline ``preprocess -> net`` and the
+search the options ask for (:mod:`sktune.cli._build`), fits it with progress
+on stderr (:mod:`sktune.cli._progress`), and writes the summary, the report
+and the model file.
 """
 
+import argparse
 import json
 import math
 import re
@@ -14,15 +15,13 @@ import sys
 import time
 import warnings
 
-from .cli import CLIError, _output_path, _user_errors, _write_report
+from ._build import (EPOCHS, MODELS, NET, SEARCHES, TASKS, check_image_features,
+                     check_scoring, make_net, make_search, read_space)
+from ._errors import CLIError, user_errors
+from ._files import output_path, write_report
+from ._tables import DEFAULT_METRIC
 
-_MODELS = ("mlp", "resmlp", "cnn")
-_SEARCHES = ("bayes", "random", "grid", "hyperband")
-_TASKS = ("classification", "regression")
-#: Epochs of each model's network (a space file may search or fix them).
-_EPOCHS = {"mlp": 20, "resmlp": 20, "cnn": 15}
-_NET = "net"  # the network's step in the tuned pipeline; its parameters are net__<name>
-_DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
+__all__ = ["add_parser", "run"]
 
 
 def _choice(value, choices, option):
@@ -31,127 +30,131 @@ def _choice(value, choices, option):
     return value
 
 
-def _check_scoring(scoring, task):
-    """One line for an unknown scorer, or one that does not fit the task."""
-    from sklearn.metrics import get_scorer
-
-    if scoring is None:
-        return
+# -- arguments ----------------------------------------------------------------------------
+def _number(text, cast, expected):
+    """``cast(text)``, or argparse's error saying what was ``expected``."""
     try:
-        scorer = get_scorer(scoring)
+        return cast(text)
     except ValueError:
-        raise CLIError(f"unknown --scoring {scoring!r}; use a scikit-learn scorer name such as "
-                       "accuracy, balanced_accuracy, f1_macro, roc_auc (classification) or r2, "
-                       "neg_mean_absolute_error, neg_root_mean_squared_error (regression); "
-                       "sklearn.metrics.get_scorer_names() lists them all.") from None
-    module = getattr(getattr(scorer, "_score_func", None), "__module__", "") or ""
-    kind = ("classification" if module.endswith(("_classification", "_ranking"))
-            else "regression" if module.endswith("_regression") else None)
-    if kind is not None and kind != task:
-        raise CLIError(f"--scoring {scoring!r} is a {kind} metric, but the task is {task}.")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
 
-def _make_net(task, model, random_state, verbose=False):
-    from .nets import NeuralNetClassifier, NeuralNetRegressor
-    from .nets._callbacks import EpochLog
-    from .nets.modules import ConvNet, ResidualMLP
-
-    cls = NeuralNetClassifier if task == "classification" else NeuralNetRegressor
-    module = {"mlp": None, "resmlp": ResidualMLP, "cnn": ConvNet}[model]
-    return cls(module=module, epochs=_EPOCHS[model], random_state=random_state,
-               callbacks=[EpochLog()] if verbose else None)
+def _positive_int(text):
+    value = _number(text, int, "a positive integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
-def _read_space(args, net):
-    from .search.space_file import default_space, parse_space, read_space_file, space_parameters
-
-    with _user_errors():
-        if args.space is None:
-            return parse_space(default_space(args.model), space_parameters(net),
-                               source=f"the default {args.model} space")
-        content = read_space_file(args.space)
-        return parse_space(content, space_parameters(net), source=f"space file {args.space!r}")
+def _folds(text):
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds, got {text}")
+    return value
 
 
-def _check_image_features(args, spec, preprocessor, X):
-    """``--model cnn`` needs a square image (unless the space fixes module__input_shape)."""
-    from sklearn.base import clone
-
-    if args.model != "cnn" or "module__input_shape" in spec.dimensions:
-        return
-    n = clone(preprocessor).fit_transform(X.iloc[:50]).shape[1]
-    if math.isqrt(n) ** 2 != n:
-        raise CLIError(f"--model cnn needs square single-channel images, but the data has {n} "
-                       "features after preprocessing; use --model mlp, or set "
-                       "module__input_shape in a --space file.")
+def _n_jobs(text):
+    value = _number(text, int, "an integer")
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 workers: use 1, more, or -1 for every core")
+    return value
 
 
-def _make_search(args, pipe, spec, progress):
-    """``(search, total fits or None)`` for ``--search``."""
-    from joblib import effective_n_jobs
-    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
-
-    from .search import BayesSearchCV, HyperbandSearchCV
-
-    prefix = f"{_NET}__"
-    common = {"scoring": args.scoring, "n_jobs": args.n_jobs, "cv": args.cv}
-    n_iter = args.n_iter or 50
-    if args.search == "bayes":
-        n_points = max(1, min(effective_n_jobs(args.n_jobs), n_iter))
-        search = BayesSearchCV(pipe, spec.bayes(prefix), n_iter=n_iter, n_points=n_points,
-                               random_state=args.random_state, checkpoint=args.checkpoint,
-                               callbacks=[progress.on_round], **common)
-        return search, n_iter * args.cv
-    if args.search == "random":
-        search = RandomizedSearchCV(pipe, spec.distributions(prefix), n_iter=n_iter,
-                                    random_state=args.random_state, **common)
-        space_size = math.prod(d.n_values for d in spec.dimensions.values())
-        return search, min(n_iter, space_size) * args.cv
-    if args.search == "grid":
-        return GridSearchCV(pipe, spec.grid_values(prefix), **common), \
-            spec.n_grid_points() * args.cv
-    rest, epochs = spec.without("epochs")
-    if not rest.dimensions:
-        raise CLIError("--search hyperband searches epochs itself: the space needs other "
-                       "parameters than epochs.")
-    min_epochs, max_epochs = 1, pipe.named_steps[_NET].epochs
-    if epochs is not None:  # the space's epochs range: the first and the last rung's
-        values = epochs.categories if hasattr(epochs, "categories") else (epochs.low,
-                                                                          epochs.high)
-        max_epochs = int(max(values))
-        if len(set(values)) > 1:  # a fixed value leaves the first cut at 1 epoch
-            min_epochs = int(min(values))
-    search = HyperbandSearchCV(pipe, rest.bayes(prefix), max_epochs=max_epochs,
-                               min_epochs=min_epochs,
-                               factor=3, proposals="bayes", random_state=args.random_state,
-                               checkpoint=args.checkpoint, callbacks=[progress.on_round],
-                               **common)
-    return search, _hyperband_fits(search)
+def _share(text):
+    value = _number(text, float, "a number in [0, 1)")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
 
 
-def _hyperband_fits(search):
-    """Fits of a Hyperband search: every (candidate, rung) x folds."""
-    from .search._brackets import hyperband_brackets
+def add_parser(subparsers):
+    """Declare ``tune`` and its arguments."""
+    parser = subparsers.add_parser(
+        "tune", help="tune a network on a table (CSV, Parquet or a bundled dataset)",
+        description="Tune an sktune network on a table: the columns are preprocessed "
+        "(numeric: median imputation and scaling; text/bool: most-frequent imputation and "
+        "one-hot encoding) in a pipeline with the network, a test split is held out, and "
+        "the pipeline's hyperparameters are searched with cross-validation on the rest. "
+        "Progress goes to stderr; results to stdout. See docs/cli.md.",
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", metavar="DATA",
+                      help="a .csv/.tsv/.parquet file, or a dataset bundled with "
+                      "scikit-learn: digits, iris, wine, breast_cancer, diabetes")
+    data.add_argument("--target", metavar="COL",
+                      help="the target column (default for bundled datasets: 'target')")
+    data.add_argument("--sample-weight", metavar="COL",
+                      help="a column of non-negative row weights: not a feature; each training "
+                      "row's loss counts that many times (CV and test scores stay unweighted)")
+    data.add_argument("--task", metavar="TASK",
+                      help="classification or regression; default: inferred from the target "
+                      "(regression for numbers with fractions or more than 20 distinct values)")
+    data.add_argument("--test-size", type=_share, default=0.2, metavar="F",
+                      help="share of rows held out for test metrics, stratified for "
+                      "classification; 0 for none (default: %(default)s)")
+    search = parser.add_argument_group("search")
+    search.add_argument("--model", default="mlp", metavar="MODEL",
+                        help="mlp (default), resmlp (residual MLP) or cnn (ConvNet, for "
+                        "square single-channel images such as digits)")
+    search.add_argument("--search", default="bayes", metavar="SEARCH",
+                        help="bayes (default; BayesSearchCV), random (RandomizedSearchCV), "
+                        "grid (GridSearchCV over the space's grid values) or hyperband "
+                        "(HyperbandSearchCV over epochs)")
+    search.add_argument("--space", metavar="SPACE",
+                        help="search space file (.yaml/.yml/.json) of network parameters; "
+                        "default: the model's space (see --print-space)")
+    search.add_argument("--n-iter", type=_positive_int, default=None, metavar="N",
+                        help="candidates to evaluate with bayes and random (default: 50); "
+                        "does not apply to grid (the grid decides) or hyperband (its "
+                        "brackets decide)")
+    search.add_argument("--cv", type=_folds, default=3, metavar="K",
+                        help="cross-validation folds (default: %(default)s)")
+    search.add_argument("--scoring", metavar="METRIC",
+                        help="a scikit-learn scorer name (default: accuracy for "
+                        "classification, r2 for regression)")
+    search.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="J",
+                        help="parallel fits, -1 for every core (default: %(default)s)")
+    search.add_argument("--random-state", type=int, default=0, metavar="S",
+                        help="seed of the split, the search and the networks "
+                        "(default: %(default)s)")
+    search.add_argument("--checkpoint", metavar="PATH",
+                        help="resumable search (bayes, hyperband): finished rounds are "
+                        "stored in this file; rerun the same command to resume")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--report", metavar="OUT",
+                         help="write a cross-validation report with test metrics "
+                         "(.html, or .md for markdown)")
+    outputs.add_argument("--save", metavar="MODEL",
+                         help="save the search and its refitted best pipeline with "
+                         "sktune.save (no pickle), for 'sktune predict' and 'sktune report'")
+    outputs.add_argument("--json", action="store_true",
+                         help="print one JSON summary on stdout, and nothing else there")
+    chatter = outputs.add_mutually_exclusive_group()
+    chatter.add_argument("-q", "--quiet", action="store_true",
+                         help="print nothing but errors (and the --json summary if asked)")
+    chatter.add_argument("-v", "--verbose", action="store_true",
+                         help="progress lines even when stderr is not a terminal, full "
+                         "warnings, and tracebacks of failures")
+    outputs.add_argument("--print-space", action="store_true",
+                         help="print the model's default search space as YAML and exit")
+    parser.set_defaults(run=run, usage_error=parser.error)
 
-    brackets = hyperband_brackets(search.max_epochs, search.min_epochs, search.factor,
-                                  search.n_brackets)
-    return search.cv * sum(rung.n_candidates for rungs in brackets for rung in rungs)
 
-
+# -- the run ----------------------------------------------------------------------------
 def _check_tune_args(args):
-    _choice(args.model, _MODELS, "--model")
-    _choice(args.search, _SEARCHES, "--search")
+    _choice(args.model, MODELS, "--model")
+    _choice(args.search, SEARCHES, "--search")
     if args.task is not None:
-        _choice(args.task, _TASKS, "--task")
+        _choice(args.task, TASKS, "--task")
     if args.checkpoint is not None:
         if args.search not in ("bayes", "hyperband"):
             raise CLIError(f"--checkpoint works with --search bayes or hyperband, not "
                            f"{args.search}.")
-        _output_path(args.checkpoint, "checkpoint")
+        output_path(args.checkpoint, "checkpoint")
     if args.report is not None:
-        _output_path(args.report, "report", (".html", ".htm", ".md", ".markdown"))
+        output_path(args.report, "report", (".html", ".htm", ".md", ".markdown"))
     if args.save is not None:
-        _output_path(args.save, "model file")
+        output_path(args.save, "model file")
 
 
 class _Printer:
@@ -179,12 +182,12 @@ class _Printer:
 
 
 def _fit_search(args, search, data, progress, printer):
-    from .exceptions import CheckpointMismatchError
+    from ..exceptions import CheckpointMismatchError
 
     with warnings.catch_warnings(record=True) as caught, progress:
         try:
             fit_params = ({} if data.w_train is None
-                          else {f"{_NET}__sample_weight": data.w_train})
+                          else {f"{NET}__sample_weight": data.w_train})
             search.fit(data.X_train, data.y_train, **fit_params)
         except CheckpointMismatchError as exc:
             raise CLIError(str(exc).strip().splitlines()[0]) from None
@@ -222,12 +225,12 @@ def _plain(value):
     return repr(value)
 
 
-def run_tune(args):
+def run(args):
     """Run ``sktune tune`` with parsed ``args``; 0 on success, :class:`CLIError` otherwise."""
     from sklearn.pipeline import Pipeline
 
     from ._progress import SearchProgress, progress_mode
-    from .tabular import make_preprocessor, prepare
+    from ._tables import make_preprocessor, prepare
 
     started = time.perf_counter()
     printer = _Printer(args)
@@ -238,19 +241,19 @@ def run_tune(args):
         return _print_space(args.model)
     if args.n_iter is not None and args.search in ("grid", "hyperband"):
         printer.note(f"--n-iter does not apply to --search {args.search}; ignored.")
-    with _user_errors():
+    with user_errors():
         data = prepare(args.data, target=args.target, task=args.task,
                        test_size=args.test_size, cv=args.cv, random_state=args.random_state,
                        sample_weight=args.sample_weight)
-    _check_scoring(args.scoring, data.task)
+    check_scoring(args.scoring, data.task)
     preprocessor = make_preprocessor(data.X_train)
-    net = _make_net(data.task, args.model, args.random_state, verbose=args.verbose)
-    spec = _read_space(args, net)
-    _check_image_features(args, spec, preprocessor, data.X_train)
-    pipe = Pipeline([("preprocess", preprocessor), (_NET, net)])
+    net = make_net(data.task, args.model, args.random_state, verbose=args.verbose)
+    spec = read_space(args, net)
+    check_image_features(args, spec, preprocessor, data.X_train)
+    pipe = Pipeline([("preprocess", preprocessor), (NET, net)])
     mode = progress_mode(quiet=args.quiet, verbose=args.verbose)
     progress = SearchProgress(None, mode=mode, description=f"{args.search} search")
-    search, progress.total = _make_search(args, pipe, spec, progress)
+    search, progress.total = make_search(args, pipe, spec, progress)
     _describe_run(args, data, spec, progress.total, printer)
     loaded = time.perf_counter()
     _fit_search(args, search, data, progress, printer)
@@ -269,9 +272,9 @@ def run_tune(args):
 def _print_space(model):
     import yaml
 
-    from .search.space_file import default_space
+    from ._space_file import default_space
 
-    print(f"# default search space of --model {model}; epochs is fixed at {_EPOCHS[model]} "
+    print(f"# default search space of --model {model}; epochs is fixed at {EPOCHS[model]} "
           "unless a space file gives it")
     for name, spec in default_space(model).items():
         flow = yaml.safe_dump(spec, default_flow_style=True, sort_keys=False, width=10**6)
@@ -300,8 +303,8 @@ def _describe_run(args, data, spec, total, printer):
 
 
 def _tune_results(args, search, data, printer):
-    metric = args.scoring or _DEFAULT_METRIC[data.task]
-    best = {k.split("__", 1)[1] if k.startswith(f"{_NET}__") else k: v
+    metric = args.scoring or DEFAULT_METRIC[data.task]
+    best = {k.split("__", 1)[1] if k.startswith(f"{NET}__") else k: v
             for k, v in search.best_params_.items()}
     test_score = None
     if data.X_test is not None:
@@ -332,22 +335,22 @@ def _tune_results(args, search, data, printer):
 
 
 def _tune_outputs(args, search, data, summary, printer):
-    from .persistence import save
-    from .report import cv_report
+    from ..persistence import save
+    from ..report import cv_report
 
     if args.report is not None:
         tick = time.perf_counter()
-        _write_report(cv_report(search, data.X_test, data.y_test), args.report)
+        write_report(cv_report(search, data.X_test, data.y_test), args.report)
         summary["timings"]["report_s"] = round(time.perf_counter() - tick, 3)
         printer.out(f"wrote {args.report}")
     if args.save is not None:
         tick = time.perf_counter()
         if args.verbose:  # the epoch lines were for this run: the saved model trains quietly
-            search.best_estimator_.named_steps[_NET].set_params(callbacks=None)
+            search.best_estimator_.named_steps[NET].set_params(callbacks=None)
         metadata = {k: summary[k] for k in ("data", "target", "sample_weight", "task", "model",
                                             "search", "scoring", "test_score")}
         metadata["features"] = data.features
-        with _user_errors():
+        with user_errors():
             try:
                 save(search, args.save, metadata=_plain(metadata))
             except OSError as exc:

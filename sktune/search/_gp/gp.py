@@ -15,7 +15,7 @@ import scipy.linalg.lapack
 import scipy.optimize
 import scipy.stats
 
-from ._kernels import matern52, sq_dist
+from .kernels import matern52, sq_dist
 
 _LOG_2PI = np.log(2.0 * np.pi)
 

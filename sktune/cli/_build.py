@@ -1,0 +1,131 @@
+"""What ``sktune tune``'s options build: the network, its search space and the search.
+
+The tuned object is the pipeline ``preprocess -> net`` (:data:`NET` names the
+network's step, so its parameters are ``net__<name>``); the space comes from
+``--space`` or the model's default (:mod:`sktune.cli._space_file`); the
+search is the one ``--search`` names, with a total number of fits for the
+progress display.
+"""
+
+import math
+
+from ._errors import CLIError, user_errors
+
+__all__ = ["MODELS", "SEARCHES", "TASKS", "EPOCHS", "NET", "check_scoring", "make_net",
+           "read_space", "check_image_features", "make_search", "hyperband_fits"]
+
+MODELS = ("mlp", "resmlp", "cnn")
+SEARCHES = ("bayes", "random", "grid", "hyperband")
+TASKS = ("classification", "regression")
+#: Epochs of each model's network (a space file may search or fix them).
+EPOCHS = {"mlp": 20, "resmlp": 20, "cnn": 15}
+NET = "net"  # the network's step in the tuned pipeline; its parameters are net__<name>
+
+
+def check_scoring(scoring, task):
+    """One line for an unknown scorer, or one that does not fit the task."""
+    from sklearn.metrics import get_scorer
+
+    if scoring is None:
+        return
+    try:
+        scorer = get_scorer(scoring)
+    except ValueError:
+        raise CLIError(f"unknown --scoring {scoring!r}; use a scikit-learn scorer name such as "
+                       "accuracy, balanced_accuracy, f1_macro, roc_auc (classification) or r2, "
+                       "neg_mean_absolute_error, neg_root_mean_squared_error (regression); "
+                       "sklearn.metrics.get_scorer_names() lists them all.") from None
+    module = getattr(getattr(scorer, "_score_func", None), "__module__", "") or ""
+    kind = ("classification" if module.endswith(("_classification", "_ranking"))
+            else "regression" if module.endswith("_regression") else None)
+    if kind is not None and kind != task:
+        raise CLIError(f"--scoring {scoring!r} is a {kind} metric, but the task is {task}.")
+
+
+def make_net(task, model, random_state, verbose=False):
+    """The unfitted network of ``--model`` for ``task``."""
+    from ..nets import NeuralNetClassifier, NeuralNetRegressor
+    from ..nets._callbacks import EpochLog
+    from ..nets.modules import ConvNet, ResidualMLP
+
+    cls = NeuralNetClassifier if task == "classification" else NeuralNetRegressor
+    module = {"mlp": None, "resmlp": ResidualMLP, "cnn": ConvNet}[model]
+    return cls(module=module, epochs=EPOCHS[model], random_state=random_state,
+               callbacks=[EpochLog()] if verbose else None)
+
+
+def read_space(args, net):
+    """The :class:`~sktune.cli._space_file.SpaceSpec` of ``--space`` or the default."""
+    from ._space_file import default_space, parse_space, read_space_file, space_parameters
+
+    with user_errors():
+        if args.space is None:
+            return parse_space(default_space(args.model), space_parameters(net),
+                               source=f"the default {args.model} space")
+        content = read_space_file(args.space)
+        return parse_space(content, space_parameters(net), source=f"space file {args.space!r}")
+
+
+def check_image_features(args, spec, preprocessor, X):
+    """``--model cnn`` needs a square image (unless the space fixes module__input_shape)."""
+    from sklearn.base import clone
+
+    if args.model != "cnn" or "module__input_shape" in spec.dimensions:
+        return
+    n = clone(preprocessor).fit_transform(X.iloc[:50]).shape[1]
+    if math.isqrt(n) ** 2 != n:
+        raise CLIError(f"--model cnn needs square single-channel images, but the data has {n} "
+                       "features after preprocessing; use --model mlp, or set "
+                       "module__input_shape in a --space file.")
+
+
+def make_search(args, pipe, spec, progress):
+    """``(search, total fits or None)`` for ``--search``."""
+    from joblib import effective_n_jobs
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from ..search import BayesSearchCV, HyperbandSearchCV
+
+    prefix = f"{NET}__"
+    common = {"scoring": args.scoring, "n_jobs": args.n_jobs, "cv": args.cv}
+    n_iter = args.n_iter or 50
+    if args.search == "bayes":
+        n_points = max(1, min(effective_n_jobs(args.n_jobs), n_iter))
+        search = BayesSearchCV(pipe, spec.bayes(prefix), n_iter=n_iter, n_points=n_points,
+                               random_state=args.random_state, checkpoint=args.checkpoint,
+                               callbacks=[progress.on_round], **common)
+        return search, n_iter * args.cv
+    if args.search == "random":
+        search = RandomizedSearchCV(pipe, spec.distributions(prefix), n_iter=n_iter,
+                                    random_state=args.random_state, **common)
+        space_size = math.prod(d.n_values for d in spec.dimensions.values())
+        return search, min(n_iter, space_size) * args.cv
+    if args.search == "grid":
+        return GridSearchCV(pipe, spec.grid_values(prefix), **common), \
+            spec.n_grid_points() * args.cv
+    rest, epochs = spec.without("epochs")
+    if not rest.dimensions:
+        raise CLIError("--search hyperband searches epochs itself: the space needs other "
+                       "parameters than epochs.")
+    min_epochs, max_epochs = 1, pipe.named_steps[NET].epochs
+    if epochs is not None:  # the space's epochs range: the first and the last rung's
+        values = epochs.categories if hasattr(epochs, "categories") else (epochs.low,
+                                                                          epochs.high)
+        max_epochs = int(max(values))
+        if len(set(values)) > 1:  # a fixed value leaves the first cut at 1 epoch
+            min_epochs = int(min(values))
+    search = HyperbandSearchCV(pipe, rest.bayes(prefix), max_epochs=max_epochs,
+                               min_epochs=min_epochs,
+                               factor=3, proposals="bayes", random_state=args.random_state,
+                               checkpoint=args.checkpoint, callbacks=[progress.on_round],
+                               **common)
+    return search, hyperband_fits(search)
+
+
+def hyperband_fits(search):
+    """Fits of a Hyperband search: every (candidate, rung) x folds."""
+    from ..search._brackets import hyperband_brackets
+
+    brackets = hyperband_brackets(search.max_epochs, search.min_epochs, search.factor,
+                                  search.n_brackets)
+    return search.cv * sum(rung.n_candidates for rungs in brackets for rung in rungs)
