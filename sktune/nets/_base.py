@@ -40,12 +40,34 @@ def _routed_key(key):
 
 #: Public attributes set by ``fit`` (everything else public is a parameter).
 _FITTED_ATTRIBUTES = frozenset({"net_", "history_", "n_iter_", "classes_", "n_features_in_",
-                                "feature_names_in_"})
+                                "feature_names_in_", "target_mean_", "target_scale_"})
 
 
 def _is_extra_param(key, declared):
     """A parameter given through ``**kwargs``: public, not fitted, not declared."""
     return not (key in declared or key.startswith("_") or key in _FITTED_ATTRIBUTES)
+
+
+def with_keyword(init, **defaults):
+    """The signature of ``init`` with keyword-only parameters ``defaults`` added.
+
+    A subclass that adds parameters to :class:`BaseNeuralNet` writes
+    ``def __init__(self, *args, name=default, **kwargs)`` and sets this as its
+    ``__init__.__signature__``: scikit-learn (``get_params``, ``clone``,
+    ``repr``) and ``help`` then see every parameter by name, as if the whole
+    signature had been written out.
+
+    >>> def f(self, a=1, **kwargs): ...
+    >>> str(with_keyword(f, b=2))
+    '(self, a=1, *, b=2, **kwargs)'
+    """
+    signature = inspect.signature(init)
+    params = list(signature.parameters.values())
+    tail = [p for p in params if p.kind is p.VAR_KEYWORD]
+    head = [p for p in params if p.kind is not p.VAR_KEYWORD]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+             for name, default in defaults.items()]
+    return signature.replace(parameters=[*head, *added, *tail])
 
 
 def _checked_weights(sample_weight, X):
@@ -275,7 +297,7 @@ class BaseNeuralNet(BaseEstimator):
             callbacks.append(("lr_schedule", self.lr_schedule))
         if self.early_stopping:
             callbacks.append(("early_stopping", EarlyStopping(
-                patience=self.n_iter_no_change, tol=self.tol)))
+                patience=self.n_iter_no_change, tol=self.tol, monitor=monitor)))
         return callbacks
 
     def _validation_fraction(self):
@@ -295,7 +317,9 @@ class BaseNeuralNet(BaseEstimator):
                self._optimizer_kwargs(optimizer_cls, device).items()},
             **{f"criterion__{k}": v for k, v in self._routed_params("criterion").items()},
         }
-        monitor = "valid_loss" if self._validation_fraction() else "train_loss"
+        extra = self._net_kwargs()
+        loss = "loss_scaled" if "target_scale" in extra else "loss"  # what training minimises
+        monitor = f"valid_{loss}" if self._validation_fraction() else f"train_{loss}"
         return self._net_class(
             module=module_cls,
             criterion=self.criterion or self._default_criterion,
@@ -310,9 +334,14 @@ class BaseNeuralNet(BaseEstimator):
             l1_penalty=l1,
             weight_decay=l2 if coupled else 0.0,
             l2_in_loss=0.0 if coupled else l2,
-            valid_scoring=self._valid_scoring if monitor == "valid_loss" else None,
+            valid_scoring=self._valid_scoring if self._validation_fraction() else None,
+            **extra,
             **routed,
         )
+
+    def _net_kwargs(self):
+        """Arguments of the training net that a subclass adds (the regressor's scaling)."""
+        return {}
 
     # -- data ----------------------------------------------------------------
     def _flat_input(self):
@@ -420,7 +449,8 @@ class BaseNeuralNet(BaseEstimator):
         sizes = None if continuing else self._check_params()
         X, y = self._validate_X(X, y, reset=not continuing)
         sample_weight = _checked_weights(sample_weight, X)
-        y_enc = self._prepare_targets(y, classes=classes, reset=not continuing)
+        y_enc = self._prepare_targets(y, classes=classes, reset=not continuing,
+                                      sample_weight=sample_weight)
         if continuing:  # on the device the network is on
             return self._train(X, y_enc, epochs, sample_weight)
         with placed_device(self.device) as device:  # claims a GPU for the fit if several

@@ -29,6 +29,12 @@ def batch_weights(y):
     return getattr(y, _WEIGHT_ATTRIBUTE, None)
 
 
+def attach_weights(y, weights):
+    """Let the target batch ``y`` carry ``weights`` (read back by :func:`batch_weights`)."""
+    setattr(y, _WEIGHT_ATTRIBUTE, weights)
+    return y
+
+
 class TensorData(Dataset):
     """Inputs (and optional targets and sample weights) converted once to tensors.
 
@@ -82,5 +88,5 @@ class SliceBatches:
             idx = slice(start, start + bs) if order is None else order[start:start + bs]
             yi = None if y is None else y[idx]
             if w is not None:
-                setattr(yi, _WEIGHT_ATTRIBUTE, w[idx])
+                attach_weights(yi, w[idx])
             yield X[idx], yi

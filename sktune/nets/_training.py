@@ -21,7 +21,7 @@ from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScor
 from skorch.utils import to_tensor
 
 from ..exceptions import DivergenceError
-from ._data import SliceBatches, TensorData, batch_weights
+from ._data import SliceBatches, TensorData, attach_weights, batch_weights
 
 # Inference batches are cut larger than training ones: no gradients are kept.
 _PREDICT_BATCH_SIZE = 4096
@@ -86,15 +86,22 @@ class TrainingNet(NeuralNet):
         (e.g. AdamW); the others get the L2 term as ``weight_decay``.
     weight_decay : float
         ``weight_decay`` of the penalised parameter group.
+    target_scale : (mean, scale) pair of arrays or None
+        The regressor's target standardisation: the targets it trains on are
+        ``(y - mean) / scale``. The history then records ``train_loss`` and
+        ``valid_loss`` in the target's units (the criterion on un-standardised
+        predictions and targets, in float64, penalty terms left out) and the
+        losses being minimised as ``train_loss_scaled`` / ``valid_loss_scaled``.
     """
 
     def __init__(self, *args, l1_penalty=0.0, l2_in_loss=0.0, weight_decay=0.0,
-                 valid_scoring=None, **kwargs):
+                 valid_scoring=None, target_scale=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_penalty = l1_penalty
         self.l2_in_loss = l2_in_loss
         self.weight_decay = weight_decay
         self.valid_scoring = valid_scoring
+        self.target_scale = target_scale
 
     # -- components --------------------------------------------------------
     @property
@@ -104,6 +111,12 @@ class TrainingNet(NeuralNet):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
+        if self.target_scale is not None:
+            callbacks += [
+                ("train_loss_scaled", PassthroughScoring(name="train_loss_scaled",
+                                                         on_train=True)),
+                ("valid_loss_scaled", PassthroughScoring(name="valid_loss_scaled")),
+            ]
         if self.valid_scoring is not None:
             scoring, name = self.valid_scoring
             callbacks.append((name, EpochScoring(scoring, name=name, lower_is_better=False)))
@@ -151,16 +164,51 @@ class TrainingNet(NeuralNet):
         return super().get_iterator(dataset, training=training)
 
     # -- loss ----------------------------------------------------------------
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+    def _criterion_loss(self, y_pred, y_true):
+        """The criterion on a batch, weighted by the batch's sample weights if any."""
         sample_weights = batch_weights(y_true)
         if not torch.is_tensor(y_true):
             y_true = to_tensor(y_true, device=self.device)
         if y_pred.dim() == 1 and y_true.dim() == 2 and y_true.shape[1] == 1:
             y_pred = y_pred.unsqueeze(1)  # a regression module that returns shape (n,)
         if sample_weights is None:
-            loss = self.criterion_(y_pred, y_true)
-        else:
-            loss = _weighted_loss(self.criterion_, y_pred, y_true, sample_weights)
+            return self.criterion_(y_pred, y_true)
+        return _weighted_loss(self.criterion_, y_pred, y_true, sample_weights)
+
+    def loss_in_target_units(self, y_pred, y_true):
+        """The criterion's value on un-standardised predictions and targets (a float).
+
+        Only with ``target_scale``; float64, without gradients.
+        """
+        mean, scale = (torch.as_tensor(a, dtype=torch.float64, device=y_pred.device)
+                       for a in self.target_scale)
+        weights = batch_weights(y_true)
+        with torch.no_grad():
+            pred = y_pred.detach().double()
+            pred = (pred.unsqueeze(1) if pred.dim() == 1 else pred) * scale + mean
+            true = to_tensor(y_true, device=y_pred.device).double() * scale + mean
+            if weights is not None:
+                attach_weights(true, weights.double())
+            return self._criterion_loss(pred, true).item()
+
+    def _record_target_units(self, step, y_true, prefix):
+        """skorch's steps: the history gets the loss in target units, and the scaled one."""
+        if self.target_scale is not None:
+            self.history.record_batch(f"{prefix}_loss_scaled", step["loss"].item())
+            step["loss"] = torch.tensor(self.loss_in_target_units(step["y_pred"], y_true),
+                                        dtype=torch.float64)
+        return step
+
+    def train_step(self, batch, **fit_params):
+        return self._record_target_units(super().train_step(batch, **fit_params), batch[1],
+                                         "train")
+
+    def validation_step(self, batch, **fit_params):
+        return self._record_target_units(super().validation_step(batch, **fit_params),
+                                         batch[1], "valid")
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = self._criterion_loss(y_pred, y_true)
         if training and (self.l1_penalty or self.l2_in_loss):
             weights = self.penalized_parameters()
             if self.l1_penalty:
@@ -243,13 +291,19 @@ class TrainingNet(NeuralNet):
         module, optimizer, history = self.module_, self.optimizer_, self.history
         loss_fn = self.get_loss
         batch_count = 0
+        scaled = self.target_scale is not None
         for Xi, yi in iterator:
             history.new_batch()
             optimizer.zero_grad()
-            loss = loss_fn(module(Xi), yi, X=Xi, training=True)
+            y_pred = module(Xi)
+            loss = loss_fn(y_pred, yi, X=Xi, training=True)
             loss.backward()
             value = loss.item()
-            history.record_batch("train_loss", value)
+            if scaled:
+                history.record_batch("train_loss_scaled", value)
+                history.record_batch("train_loss", self.loss_in_target_units(y_pred, yi))
+            else:
+                history.record_batch("train_loss", value)
             history.record_batch("train_batch_size", len(Xi))
             batch_count += 1
             if not math.isfinite(value):  # a Python float: free, no extra sync

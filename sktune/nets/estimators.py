@@ -3,9 +3,11 @@
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import BaseNeuralNet
+from ._base import BaseNeuralNet, with_keyword
+from ._targets import scales_targets, standardise, target_statistics
 from ._training import ClassifierTrainingNet, TrainingNet
 
 _PARAMETERS_DOC = """
@@ -149,7 +151,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseNeuralNet):
     _stratify = True
     _y_validation = {}
 
-    def _prepare_targets(self, y, classes=None, reset=True):
+    def _prepare_targets(self, y, classes=None, reset=True, sample_weight=None):
         check_classification_targets(y)
         if reset:
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
@@ -211,19 +213,47 @@ class NeuralNetClassifier(ClassifierMixin, BaseNeuralNet):
 class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
     __doc__ = f"""A torch network as a scikit-learn regressor.
 
-    Single or multiple targets, trained with mean squared error.
+    Single or multiple targets, trained with mean squared error on targets
+    standardised per output (``target_scaling``), so the defaults work on
+    targets of any scale.
     {_PARAMETERS_DOC}
+    target_scaling : {{'auto', True, False}}, default='auto'
+        Standardise each target (subtract its mean, divide by its standard
+        deviation, both computed on the data given to ``fit`` and weighted by
+        ``sample_weight``) before training, and invert at ``predict``. Inside
+        cross-validation the statistics come from the training fold only; the
+        first ``fit`` (or ``partial_fit``) fixes them and continued training
+        keeps them. 'auto' scales for the default criterion and torch's
+        ``MSELoss``, ``L1Loss``, ``SmoothL1Loss`` and ``HuberLoss`` (whose
+        ``delta`` is then in standard deviations), and leaves other criteria
+        (a custom loss, ``PoissonNLLLoss``) on the raw targets. ``True``
+        forces it (refused for losses that need raw targets, such as
+        ``PoissonNLLLoss``); ``False`` trains on the raw targets exactly as
+        without this parameter. With scaling, ``history_``'s ``train_loss``
+        and ``valid_loss`` are the criterion's value in the target's units
+        (penalty terms left out); ``train_loss_scaled`` and
+        ``valid_loss_scaled`` are what the optimiser minimises, and what
+        ``early_stopping``, ``tol`` and the 'plateau' schedule watch, so
+        ``tol`` is a share of the target's variance.
+
     Attributes
-    ----------{_ATTRIBUTES_DOC}
+    ----------
+    target_mean_ : ndarray of shape (n_outputs,) or None
+        Mean of each target used by ``target_scaling``; None without scaling.
+    target_scale_ : ndarray of shape (n_outputs,) or None
+        Standard deviation of each target (1 for a constant target); None
+        without scaling.{_ATTRIBUTES_DOC}
     Examples
     --------
     >>> from sklearn.datasets import make_regression
     >>> from sktune import NeuralNetRegressor
     >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
     >>> reg = NeuralNetRegressor(hidden_layer_sizes=(), lr=0.05, epochs=50,
-    ...                          random_state=0).fit(X, y)
+    ...                          random_state=0).fit(X, 1000 * y + 5000)
     >>> reg.predict(X[:3]).shape
     (3,)
+    >>> bool(reg.score(X, 1000 * y + 5000) > 0.99)
+    True
     """
 
     _net_class = TrainingNet
@@ -231,9 +261,30 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
     _valid_scoring = ("r2", "valid_r2")
     _stratify = False
     _y_validation = {"y_numeric": True, "multi_output": True}
+    _parameter_constraints = {
+        **BaseNeuralNet._parameter_constraints,
+        "target_scaling": [StrOptions({"auto"}), "boolean"],
+    }
 
-    def _prepare_targets(self, y, classes=None, reset=True):
-        y = np.asarray(y, dtype=np.float32)
+    def __init__(self, *args, target_scaling="auto", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.target_scaling = target_scaling
+
+    __init__.__signature__ = with_keyword(BaseNeuralNet.__init__, target_scaling="auto")
+
+    def _check_params(self):
+        sizes = super()._check_params()
+        self._scales_targets = scales_targets(self.target_scaling, self.criterion)
+        return sizes
+
+    def _prepare_targets(self, y, classes=None, reset=True, sample_weight=None):
+        if reset:
+            self.target_mean_ = self.target_scale_ = None
+        # Scaled targets are standardised in float64 first: float32 would drop the
+        # low digits of large targets (1e9 + noise) before the scale is taken out.
+        scaled = getattr(self, "target_mean_", None) is not None or (
+            reset and self._scales_targets)
+        y = np.asarray(y, dtype=np.float64 if scaled else np.float32)
         if reset:
             self._y_ndim = y.ndim
         elif y.ndim != self._y_ndim or (y.ndim == 2 and y.shape[1] != self._n_targets):
@@ -244,7 +295,16 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
         y2 = y.reshape(len(y), -1)
         if reset:
             self._n_targets = y2.shape[1]
-        return y2
+            if scaled:
+                self.target_mean_, self.target_scale_ = target_statistics(y2, sample_weight)
+        if not scaled:
+            return y2
+        return standardise(y2, self.target_mean_, self.target_scale_)
+
+    def _net_kwargs(self):
+        if getattr(self, "target_mean_", None) is None:
+            return {}
+        return {"target_scale": (self.target_mean_, self.target_scale_)}
 
     def _n_outputs(self, y_enc):
         return y_enc.shape[1]
@@ -263,6 +323,8 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
             The same shape per sample as the ``y`` given to ``fit``.
         """
         out = self._forward(X).double().numpy()
+        if getattr(self, "target_mean_", None) is not None:  # None: trained on raw targets
+            out = out * self.target_scale_ + self.target_mean_
         return out.ravel() if self._y_ndim == 1 else out.reshape(len(out), -1)
 
     def __sklearn_tags__(self):
