@@ -258,7 +258,7 @@ def run(args):
     loaded = time.perf_counter()
     _fit_search(args, search, data, progress, printer)
     searched = time.perf_counter()
-    summary = _tune_results(args, search, data, printer)
+    summary = _tune_results(args, search, data, searched - loaded, printer)
     summary["timings"] = {"load_s": round(loaded - started, 3),
                           "search_s": round(searched - loaded, 3)}
     _tune_outputs(args, search, data, summary, printer)
@@ -302,17 +302,34 @@ def _describe_run(args, data, spec, total, printer):
                 f"network, {args.cv}-fold CV, {fits}, n_jobs={args.n_jobs}")
 
 
-def _tune_results(args, search, data, printer):
+def _failed_fits(results):
+    """``(failed, total)`` fits of a search: NaN test scores over every row and split."""
+    import numpy as np
+
+    scores = np.array([v for k, v in results.items()
+                       if re.fullmatch(r"split\d+_test_score", k)], dtype=float)
+    return int(np.isnan(scores).sum()), int(scores.size)
+
+
+def _tune_results(args, search, data, search_seconds, printer):
+    from ..report._format import format_seconds, full_repr
+
     metric = args.scoring or DEFAULT_METRIC[data.task]
     best = {k.split("__", 1)[1] if k.startswith(f"{NET}__") else k: v
             for k, v in search.best_params_.items()}
-    test_score = None
+    test_score = test_rmse = None
     if data.X_test is not None:
         test_score = float(search.score(data.X_test, data.y_test))
+        if data.task == "regression":
+            from sklearn.metrics import root_mean_squared_error
+
+            test_rmse = float(root_mean_squared_error(data.y_test,
+                                                      search.predict(data.X_test)))
     results = search.cv_results_
     # Hyperband has a row per (candidate, rung), with the candidate's id
     n_candidates = len(set(results["candidate"]) if "candidate" in results
                        else results["params"])
+    failed, n_fits = _failed_fits(results)
     summary = {
         "command": "tune", "data": args.data, "target": data.target,
         "sample_weight": data.sample_weight, "task": data.task,
@@ -320,17 +337,22 @@ def _tune_results(args, search, data, printer):
         "n_train": len(data.X_train), "n_test": 0 if data.X_test is None else len(data.X_test),
         "n_features": len(data.features), "model": args.model, "search": args.search,
         "scoring": metric, "cv": args.cv, "n_candidates": n_candidates,
+        "n_fits": n_fits, "n_failed_fits": failed,
         "best_params": best, "best_cv_score": float(search.best_score_),
-        "test_score": test_score, "random_state": args.random_state,
+        "test_score": test_score, "test_rmse": test_rmse, "random_state": args.random_state,
         "refit_s": round(float(getattr(search, "refit_time_", 0.0)), 3),
         "paths": {"report": args.report, "model": args.save, "checkpoint": args.checkpoint},
     }
-    printer.out(f"best CV {metric}: {search.best_score_:.4f} ({n_candidates} candidates)")
+    printer.out(f"searched {n_candidates} candidates in {format_seconds(search_seconds)}: "
+                f"{n_fits} fits, {failed} failed")
+    printer.out(f"best CV {metric}: {search.best_score_:.4f}")
     if test_score is not None:
         printer.out(f"test {metric}:    {test_score:.4f} ({summary['n_test']} held-out rows)")
+    if test_rmse is not None:
+        printer.out(f"test RMSE:  {full_repr(test_rmse)} (in the units of {data.target!r})")
     printer.out("best parameters:")
     for name, value in best.items():
-        printer.out(f"  {name} = {value.item() if hasattr(value, 'item') else value!r}")
+        printer.out(f"  {name} = {full_repr(value)}")
     return summary
 
 

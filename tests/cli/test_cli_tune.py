@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,8 +14,8 @@ from sklearn.pipeline import Pipeline
 
 import sktune.search
 from sktune import NeuralNetClassifier
-from sktune.cli._progress import SearchProgress, progress_mode
 from sktune.cli import main
+from sktune.cli._progress import SearchProgress, progress_mode
 from sktune.persistence import load, load_metadata
 from sktune.search import BayesSearchCV
 from sktune.cli._tables import prepare
@@ -81,6 +82,45 @@ def test_human_output_names_the_inferred_task(folder, capsys):
            "override)" in out
     assert "best CV r2: " in out and "test r2: " in out
     assert "  epochs = 3" in out and "done in" in out
+    assert re.search(r"searched 2 candidates in [0-9.]+ (ms|s): 4 fits, 0 failed", out)
+    assert re.search(r"test RMSE:  [0-9.]+ \(in the units of 'price'\)", out)
+
+
+def test_regression_on_raw_targets_scales_them_and_reports_rmse(folder, tmp_path, capsys):
+    """The network standardises the target itself: the CLI needs no help with its scale."""
+    frame = mixed_frame(seed=1, n=120)
+    frame["price"] = 1e5 + 1e4 * frame["price"]
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    model = tmp_path / "big.sktune"
+    assert main(["tune", "--data", str(tmp_path / "big.csv"), "--target", "price",
+                 "--space", str(folder / "small.yaml"), "--n-iter", "2", "--cv", "2",
+                 "--save", str(model), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_failed_fits"] == 0 and summary["n_fits"] == 4
+    net = load(model).best_estimator_.named_steps["net"]
+    data = prepare(str(tmp_path / "big.csv"), target="price", random_state=0)
+    assert net.target_mean_ is not None
+    rmse = np.sqrt(np.mean((load(model).predict(data.X_test) - data.y_test) ** 2))
+    assert summary["test_rmse"] == pytest.approx(rmse)
+    assert summary["test_rmse"] < np.std(data.y_test)  # better than predicting the mean
+
+
+def test_failed_fits_are_counted(folder, tmp_path, capsys):
+    space = tmp_path / "diverging.yaml"
+    space.write_text("lr: [0.01, 1.0e+30]\nhidden_layer_sizes: [[8]]\nepochs: 3\n")
+    assert main(["tune", "--data", str(folder / "mixed.csv"), "--target", "price",
+                 "--space", str(space), "--search", "grid", "--cv", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "searched 2 candidates in" in out and ": 4 fits, 2 failed" in out
+    assert "  lr = 0.01" in out
+
+
+def test_parameters_are_printed_to_meaningful_digits(folder, capsys):
+    assert _tune(folder) == 0
+    lr = next(line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("  lr = "))
+    digits = lr.split(" = ")[1].replace("e-0", "").replace(".", "").lstrip("0")
+    assert 1 <= len(digits) <= 4, lr
 
 
 def test_bundled_dataset_needs_no_target(capsys):
