@@ -11,12 +11,14 @@ import math
 
 from ._errors import CLIError, user_errors
 
-__all__ = ["MODELS", "SEARCHES", "TASKS", "EPOCHS", "NET", "check_scoring", "make_net",
+__all__ = ["MODELS", "SEARCHES", "TASKS", "DEFAULT_METRIC", "EPOCHS", "NET", "check_scoring", "make_net",
            "read_space", "check_image_features", "make_search", "hyperband_fits"]
 
 MODELS = ("mlp", "resmlp", "cnn")
 SEARCHES = ("bayes", "random", "grid", "hyperband")
 TASKS = ("classification", "regression")
+#: The score reported for each task when ``--scoring`` is not given.
+DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
 #: Epochs of each model's network (a space file may search or fix them).
 EPOCHS = {"mlp": 20, "resmlp": 20, "cnn": 15}
 NET = "net"  # the network's step in the tuned pipeline; its parameters are net__<name>

@@ -25,7 +25,7 @@ def user_errors():
     try:
         yield
     except (DataError, SpaceFileError, PersistenceError) as exc:
-        raise CLIError(str(exc).strip().splitlines()[0]) from None
+        raise CLIError(first_line(exc)) from None
 
 
 def first_line(exc):

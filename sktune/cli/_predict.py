@@ -56,7 +56,8 @@ def run(args):
     """Run ``sktune predict`` with parsed ``args``; 0 on success."""
     import pandas as pd
 
-    from ._tables import DEFAULT_METRIC, load_table, select_features
+    from ._build import DEFAULT_METRIC
+    from ._tables import load_table, select_features
 
     output = args.output
     if output != "-":

@@ -18,17 +18,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BUNDLED", "TARGET", "DEFAULT_METRIC", "DataError", "TabularData", "prepare",
-           "load_table", "split_target", "check_weights", "infer_task", "check_task",
-           "make_preprocessor", "train_test", "check_cv", "select_features"]
+__all__ = ["BUNDLED", "TARGET", "DataError", "TabularData", "prepare", "load_table",
+           "split_target", "check_weights", "infer_task", "check_task", "make_preprocessor",
+           "train_test", "check_cv", "select_features"]
 
 #: scikit-learn's bundled datasets usable as ``DATA``: name -> task.
 BUNDLED = {"digits": "classification", "iris": "classification", "wine": "classification",
            "breast_cancer": "classification", "diabetes": "regression"}
 #: The target column of a bundled dataset.
 TARGET = "target"
-#: The score reported for each task when ``--scoring`` is not given.
-DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
 #: A numeric target with more distinct values than this is a regression target.
 _MAX_CLASSES = 20
 _READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet",

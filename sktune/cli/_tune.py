@@ -15,11 +15,10 @@ import sys
 import time
 import warnings
 
-from ._build import (EPOCHS, MODELS, NET, SEARCHES, TASKS, check_image_features,
-                     check_scoring, make_net, make_search, read_space)
-from ._errors import CLIError, user_errors
+from ._build import (DEFAULT_METRIC, EPOCHS, MODELS, NET, SEARCHES, TASKS,
+                     check_image_features, check_scoring, make_net, make_search, read_space)
+from ._errors import CLIError, first_line, user_errors
 from ._files import output_path, write_report
-from ._tables import DEFAULT_METRIC
 
 __all__ = ["add_parser", "run"]
 
@@ -190,7 +189,7 @@ def _fit_search(args, search, data, progress, printer):
                           else {f"{NET}__sample_weight": data.w_train})
             search.fit(data.X_train, data.y_train, **fit_params)
         except CheckpointMismatchError as exc:
-            raise CLIError(str(exc).strip().splitlines()[0]) from None
+            raise CLIError(first_line(exc)) from None
         except (ValueError, TypeError) as exc:
             if args.verbose:
                 raise
