@@ -123,6 +123,14 @@ class TrainingNet(NeuralNet):
         callbacks.append(("print_log", PrintLog()))
         return callbacks
 
+    def initialize(self):
+        super().initialize()
+        # the target statistics as tensors once, not once per batch
+        self.target_tensors_ = None if self.target_scale is None else tuple(
+            torch.as_tensor(a, dtype=torch.float64, device=self.device)
+            for a in self.target_scale)
+        return self
+
     def initialize_callbacks(self):
         super().initialize_callbacks()
         self.batch_hooks_ = any(
@@ -180,8 +188,7 @@ class TrainingNet(NeuralNet):
 
         Only with ``target_scale``; float64, without gradients.
         """
-        mean, scale = (torch.as_tensor(a, dtype=torch.float64, device=y_pred.device)
-                       for a in self.target_scale)
+        mean, scale = self.target_tensors_
         weights = batch_weights(y_true)
         with torch.no_grad():
             pred = y_pred.detach().double()

@@ -272,18 +272,15 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
 
     __init__.__signature__ = with_keyword(BaseNeuralNet.__init__, target_scaling="auto")
 
-    def _check_params(self):
-        sizes = super()._check_params()
-        self._scales_targets = scales_targets(self.target_scaling, self.criterion)
-        return sizes
+    def _trained_on_scaled_targets(self):
+        # getattr: a model saved before target scaling existed has no target_mean_
+        return getattr(self, "target_mean_", None) is not None
 
     def _prepare_targets(self, y, classes=None, reset=True, sample_weight=None):
-        if reset:
-            self.target_mean_ = self.target_scale_ = None
+        scaled = (scales_targets(self.target_scaling, self.criterion) if reset
+                  else self._trained_on_scaled_targets())
         # Scaled targets are standardised in float64 first: float32 would drop the
         # low digits of large targets (1e9 + noise) before the scale is taken out.
-        scaled = getattr(self, "target_mean_", None) is not None or (
-            reset and self._scales_targets)
         y = np.asarray(y, dtype=np.float64 if scaled else np.float32)
         if reset:
             self._y_ndim = y.ndim
@@ -295,14 +292,14 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
         y2 = y.reshape(len(y), -1)
         if reset:
             self._n_targets = y2.shape[1]
-            if scaled:
-                self.target_mean_, self.target_scale_ = target_statistics(y2, sample_weight)
+            self.target_mean_, self.target_scale_ = (
+                target_statistics(y2, sample_weight) if scaled else (None, None))
         if not scaled:
             return y2
         return standardise(y2, self.target_mean_, self.target_scale_)
 
     def _net_kwargs(self):
-        if getattr(self, "target_mean_", None) is None:
+        if not self._trained_on_scaled_targets():
             return {}
         return {"target_scale": (self.target_mean_, self.target_scale_)}
 
@@ -323,7 +320,7 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
             The same shape per sample as the ``y`` given to ``fit``.
         """
         out = self._forward(X).double().numpy()
-        if getattr(self, "target_mean_", None) is not None:  # None: trained on raw targets
+        if self._trained_on_scaled_targets():
             out = out * self.target_scale_ + self.target_mean_
         return out.ravel() if self._y_ndim == 1 else out.reshape(len(out), -1)
 
