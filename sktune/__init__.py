@@ -20,7 +20,7 @@ _LAZY = {
     "save": "sktune.persistence",
     "load": "sktune.persistence",
 }
-_SUBMODULES = ("cli", "exceptions", "modules", "nets", "persistence", "report", "search",
+_SUBMODULES = ("cli", "data", "exceptions", "modules", "nets", "persistence", "report", "search",
                "space")
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "BayesSearchCV", "HyperbandSearchCV",

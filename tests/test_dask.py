@@ -134,3 +134,26 @@ def test_search_on_a_cluster_started_by_command_line(binary_data, tmp_path):
         for process in (workers, scheduler):
             if process is not None:
                 _stop(process)
+
+
+def test_a_dataset_search_on_the_cluster_equals_a_local_run(client, digits_data):
+    """A torch Dataset, split by index into views that travel to the workers, read
+    there batch by batch (loader workers are skipped in daemonic Dask workers)."""
+    import numpy as np
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from sktune.data import DatasetView, RandomShift
+    from sktune.modules import ConvNet
+
+    X, y = digits_data
+    X = torch.as_tensor(X[:150].reshape(-1, 1, 8, 8), dtype=torch.float32)
+    view = DatasetView(TensorDataset(X, torch.as_tensor(y[:150])))
+    net = small_net(module=ConvNet, module__channels=(4,), train_transform=RandomShift(1),
+                    num_workers=2)
+    make = lambda: GridSearchCV(net, {"train_transform__max_shift": [0, 1]}, cv=2)  # noqa
+    local = make().fit(view, view.targets)
+    with parallel_config(backend="dask"):
+        remote = make().fit(view, view.targets)
+    _assert_same_results(local, remote)
+    assert np.isfinite(remote.cv_results_["mean_test_score"]).all()

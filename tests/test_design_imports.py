@@ -26,6 +26,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sktune"
 #: The rooms, lowest first; a module may import its own room and those below.
 LAYERS = (
     ("sktune._version", "sktune.exceptions"),   # leaves: no sktune imports at all
+    ("sktune.data",),                           # datasets, image folders, augmentation
     ("sktune.nets",),                           # torch networks as estimators
     ("sktune.persistence",),                    # save/load and the JSON codec
     ("sktune.search",),                         # spaces, the optimiser, CV searches

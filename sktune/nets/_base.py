@@ -19,10 +19,13 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (_check_sample_weight, _check_y, check_consistent_length,
+                                      check_is_fitted, validate_data)
+
+from ..data._view import as_view, is_dataset
 
 from ._callbacks import SCHEDULES, EarlyStopping, LRSchedule
-from ._data import TensorData
+from ._data import SampleData, TensorData, sample_shape
 from ._devices import placed_device
 from ._options import (COUPLED_WEIGHT_DECAY, FUSED_OPTIMIZERS, MOMENTUM_OPTIMIZERS,
                        OPTIMIZERS, ROUTED_PREFIXES, penalty_coefficients)
@@ -130,6 +133,8 @@ class BaseNeuralNet(BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "callbacks": [None, list],
+        "train_transform": [None, callable],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -158,6 +163,8 @@ class BaseNeuralNet(BaseEstimator):
         verbose=0,
         warm_start=False,
         callbacks=None,
+        train_transform=None,
+        num_workers=0,
         **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -184,6 +191,8 @@ class BaseNeuralNet(BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.train_transform = train_transform
+        self.num_workers = num_workers
         vars(self).update(kwargs)
 
     # -- parameters ------------------------------------------------------
@@ -335,6 +344,8 @@ class BaseNeuralNet(BaseEstimator):
             weight_decay=l2 if coupled else 0.0,
             l2_in_loss=0.0 if coupled else l2,
             valid_scoring=self._valid_scoring if self._validation_fraction() else None,
+            train_transform=self.train_transform,
+            num_workers=int(self.num_workers),
             **extra,
             **routed,
         )
@@ -351,8 +362,16 @@ class BaseNeuralNet(BaseEstimator):
         """sklearn's checks on ``X`` (and ``y``); n-D samples are checked flat.
 
         ``n_features_in_`` counts all values of a sample (``C*H*W`` for
-        images), so a ConvNet fitted on images also predicts flat rows.
+        images), so a ConvNet fitted on images also predicts flat rows. A
+        dataset stays a :class:`~sktune.data.DatasetView` (see
+        :meth:`_validate_dataset`).
         """
+        if is_dataset(X):
+            return self._validate_dataset(X, y, reset)
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             "is None (y may be None only when X is a dataset whose samples "
+                             "carry their labels).")
         shape = None
         if not self._flat_input() and getattr(X, "ndim", 2) > 2:
             X = np.asarray(X)
@@ -370,6 +389,36 @@ class BaseNeuralNet(BaseEstimator):
         if self._sample_shape is not None:
             X = X.reshape(len(X), *self._sample_shape)
         return X, y
+
+    def _validate_dataset(self, X, y="no_validation", reset=True):
+        """A dataset as ``(view, y)``: the first sample gives the input shape; ``y``
+        None reads the labels from the dataset (``DatasetView.targets``)."""
+        view = as_view(X)
+        shape = sample_shape(view)
+        n_values = int(np.prod(shape))
+        if reset:
+            self.n_features_in_ = n_values
+            self.__dict__.pop("feature_names_in_", None)
+            self._sample_shape = None if self._flat_input() else shape
+        elif n_values != self.n_features_in_ or (
+                self._sample_shape is not None and len(shape) > 1
+                and shape != self._sample_shape):
+            fitted = self._sample_shape or (self.n_features_in_,)
+            raise ValueError(f"the dataset's samples have shape {shape}, but "
+                             f"{type(self).__name__} was fitted on samples of shape {fitted}.")
+        if isinstance(y, str) and y == "no_validation":
+            return view, None
+        if y is None:
+            y = view.targets
+        y = _check_y(y, **self._y_validation)
+        check_consistent_length(view, y)
+        return view, y
+
+    def _torch_data(self, X, y=None, sample_weight=None, device="cpu"):
+        """What the training net reads: tensors for arrays, samples for a dataset."""
+        if isinstance(X, np.ndarray):
+            return TensorData(X, y, device=device, sample_weight=sample_weight)
+        return SampleData(X, y, sample_weight=sample_weight, flat=self._flat_input())
 
     @contextmanager
     def _seeded_torch(self, device):
@@ -419,8 +468,7 @@ class BaseNeuralNet(BaseEstimator):
         rng = check_random_state(self.random_state)
         self._torch_seed, self._split_seed = (int(s) for s in rng.randint(2**31 - 1, size=2))
         self._rng_state = None
-        n_features = int(np.prod(X.shape[1:]))
-        self.net_ = self._build_net(sizes, n_features, self._n_outputs(y_enc), device)
+        self.net_ = self._build_net(sizes, self.n_features_in_, self._n_outputs(y_enc), device)
         with self._seeded_torch(self.net_.device):
             self.net_.initialize()
 
@@ -433,11 +481,11 @@ class BaseNeuralNet(BaseEstimator):
                 f"{type(self.net_.criterion_).__name__} has no `reduction` attribute; use a "
                 "criterion that takes reduction='none' like torch's losses do, or no weights."
             )
-        self.net_.train_split = (None if valid is None else predefined_split(TensorData(
+        self.net_.train_split = (None if valid is None else predefined_split(self._torch_data(
             valid[0], valid[1], device=device,
             sample_weight=_mean_one(valid[2], "validation split"))))
-        train = TensorData(X_train, y_train, device=device,
-                           sample_weight=_mean_one(w_train, "training data"))
+        train = self._torch_data(X_train, y_train, device=device,
+                                 sample_weight=_mean_one(w_train, "training data"))
         with self._seeded_torch(device), torch_threads(fit_threads(self.torch_threads)):
             self.net_.partial_fit(train, epochs=epochs)
         self.history_ = self.net_.history
@@ -457,7 +505,7 @@ class BaseNeuralNet(BaseEstimator):
             self._initialize(X, y_enc, sizes, device)
             return self._train(X, y_enc, epochs, sample_weight)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the network on ``(X, y)`` for ``epochs`` epochs.
 
         With ``warm_start=True`` and a fitted network, training continues from
@@ -465,11 +513,15 @@ class BaseNeuralNet(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features) or torch Dataset
             Training data (cast to float32); n-D arrays are accepted by
-            custom modules and :class:`~sktune.modules.ConvNet`.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
+            custom modules and :class:`~sktune.modules.ConvNet`. A map-style
+            torch ``Dataset`` (or :class:`~sktune.data.DatasetView`, or
+            skorch's ``SliceDataset``) is read batch by batch, with
+            ``num_workers`` loader processes (docs/datasets.md).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets; None only for a dataset ``X``, whose samples' labels
+            are then read.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights: each sample's loss counts ``weight`` times
             (weights are scaled to a mean of 1, so ``lr`` keeps its meaning).
@@ -486,7 +538,7 @@ class BaseNeuralNet(BaseEstimator):
         return self._fit(X, y, epochs=self.epochs, incremental=self.warm_start,
                          sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None, epochs=1, sample_weight=None):
+    def partial_fit(self, X, y=None, classes=None, epochs=1, sample_weight=None):
         """Continue training for ``epochs`` more epochs (one by default).
 
         The first call initialises the network like ``fit``; later calls
@@ -497,8 +549,9 @@ class BaseNeuralNet(BaseEstimator):
 
         Parameters
         ----------
-        X, y : array-like
-            Training data, as for :meth:`fit`.
+        X, y : array-like or torch Dataset
+            Training data, as for :meth:`fit` (``y`` None for a dataset
+            whose samples carry their labels).
         classes : array-like, default=None
             Classifier only: all labels that will ever be seen; inferred
             from ``y`` on the first call when None.
@@ -528,8 +581,36 @@ class BaseNeuralNet(BaseEstimator):
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
         with torch_threads(fit_threads(self.torch_threads)):
-            data = TensorData(X, device=self.net_.device)
+            data = self._torch_data(X, device=self.net_.device)
             return self.net_.forward(data, training=False).float()
+
+    def _scoring_targets(self, X, y):
+        """``y``, or the labels of a dataset ``X`` when ``y`` is None."""
+        if y is not None:
+            return y
+        if not is_dataset(X):
+            raise ValueError(f"{type(self).__name__}.score needs y unless X is a dataset "
+                             "whose samples carry their labels.")
+        return as_view(X).targets
+
+    def score(self, X, y=None, sample_weight=None):
+        """The default metric on ``(X, y)``: accuracy (classifier) or R² (regressor).
+
+        Parameters
+        ----------
+        X : array-like or torch Dataset
+            Samples, as for ``fit``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            True targets; None reads them from a dataset ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the metric.
+
+        Returns
+        -------
+        score : float
+        """
+        y = self._scoring_targets(X, y)
+        return float(self._metric(y, self.predict(X), sample_weight=sample_weight))
 
     @property
     def module_(self):

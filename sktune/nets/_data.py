@@ -4,10 +4,16 @@ torch's ``DataLoader(TensorDataset)`` fetches every sample with ``__getitem__``
 and collates them again, which costs several microseconds per sample. Here the
 arrays are converted once and each batch is one index (or slice) operation.
 
+Datasets (a :class:`~sktune.data.DatasetView`) are read batch by batch instead:
+:class:`SampleData` reads the samples a batch asks for, :class:`LoaderBatches`
+runs torch's ``DataLoader`` over it (with loader workers), and
+:class:`TransformedBatches` applies the training-time augmentation to either.
+
 Sample weights ride on the target batch (:func:`batch_weights` reads them), so
 skorch's steps and callbacks still see plain ``(X, y)`` batches.
 """
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -90,3 +96,194 @@ class SliceBatches:
             if w is not None:
                 attach_weights(yi, w[idx])
             yield X[idx], yi
+
+
+# -- datasets: samples read batch by batch -------------------------------------
+
+def _as_input_tensor(x, i):
+    """One sample's input as a float32 tensor."""
+    if not torch.is_tensor(x):
+        try:
+            x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sample {i} of the dataset has an input of type "
+                             f"{type(x).__name__} that is not numeric ({exc}).") from None
+    return x.float()
+
+
+def sample_shape(view):
+    """The shape of the first sample's input of a :class:`~sktune.data.DatasetView`."""
+    if len(view) == 0:
+        raise ValueError("the dataset has no samples.")
+    return tuple(_as_input_tensor(view.input(0), int(view.indices_[0])).shape)
+
+
+class SampleData(Dataset):
+    """The samples of a :class:`~sktune.data.DatasetView`, with encoded targets,
+    read when a batch asks for them.
+
+    ``__getitems__`` returns a whole batch ``(X, y, weights)`` (torch's
+    ``DataLoader`` calls it in its worker processes): the inputs are read one
+    by one and stacked, the targets and weights sliced at once.
+
+    Parameters
+    ----------
+    view : DatasetView
+    y, sample_weight : ndarray or None
+        Encoded targets and weights, one per sample of ``view``.
+    shape : tuple of int or None
+        The input shape every sample must have; None is the first sample's.
+    flat : bool
+        Give the module flat rows (``C*H*W`` values per sample).
+    """
+
+    def __init__(self, view, y=None, sample_weight=None, shape=None, flat=False):
+        if sample_weight is not None and y is None:
+            raise ValueError("sample_weight needs targets y.")
+        self.view = view
+        self.y = y
+        self.w = sample_weight
+        self.shape = sample_shape(view) if shape is None else tuple(shape)
+        self.flat = flat
+
+    def __len__(self):
+        return len(self.view)
+
+    def _input(self, i):
+        index = int(self.view.indices_[i])  # named in errors: the dataset's own index
+        x = _as_input_tensor(self.view.input(i), index)
+        if self.shape is not None and tuple(x.shape) != self.shape:
+            raise ValueError(
+                f"sample {index} of the dataset has an input of shape {tuple(x.shape)}, but the "
+                f"first sample's is {self.shape}: every sample must have the same shape "
+                "(resize images to one size, e.g. ImageFolder(size=(height, width)))."
+            )
+        return x.reshape(-1) if self.flat else x
+
+    def __getitems__(self, indices):
+        X = torch.stack([self._input(int(i)) for i in indices])
+        index = np.asarray(indices, dtype=np.intp)
+        y = None if self.y is None else torch.as_tensor(self.y[index])
+        w = None if self.w is None else torch.as_tensor(self.w[index])
+        return X, y, w
+
+    def __getitem__(self, i):
+        X, y, _ = self.__getitems__([i])
+        return X[0], (torch.empty(0) if y is None else y[0])
+
+
+def _whole_batch(batch):
+    """``collate_fn``: :meth:`SampleData.__getitems__` already returns a batch."""
+    return batch
+
+
+def _worker_context():
+    """The start method of loader workers: fork where there is one (what torch
+    uses on Linux), spawn elsewhere, named explicitly because joblib's loky
+    workers replace the process-wide default with a start method that cannot
+    start plain multiprocessing processes."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _usable_workers(num_workers):
+    """``num_workers``, or 0 in a daemonic process (a Dask worker), which may not
+    start the loader's processes."""
+    import multiprocessing
+    import warnings
+
+    if num_workers and multiprocessing.current_process().daemon:
+        warnings.warn(
+            f"num_workers={num_workers} ignored: this fit runs in a daemonic process (a "
+            "Dask worker started with processes=True, for instance), which cannot start "
+            "data-loader processes; samples are read in the fit's own process.",
+            RuntimeWarning, stacklevel=3)
+        return 0
+    return num_workers
+
+
+class _BatchOrder:
+    """Batch sampler: the samples in order, or one ``torch.randperm`` per pass
+    cut into batches, exactly the order :class:`SliceBatches` uses, so a dataset
+    of the same tensors trains like the array itself."""
+
+    def __init__(self, n, batch_size, shuffle):
+        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
+
+    def __len__(self):
+        return -(-self.n // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(self.n) if self.shuffle else torch.arange(self.n)
+        for start in range(0, self.n, self.batch_size):
+            yield order[start:start + self.batch_size].tolist()
+
+
+class LoaderBatches:
+    """Iterable of ``(X_batch, y_batch)`` from a :class:`SampleData`, through a
+    torch ``DataLoader`` (``num_workers`` processes; pinned memory for CUDA).
+
+    Batches are moved to ``device`` and, with sample weights, ``y_batch``
+    carries them (:func:`batch_weights`). The order is drawn from torch's
+    default generator (which the estimators seed) as for arrays; the loader
+    workers' seeds come from a generator of their own, seeded from the
+    default generator's initial seed, so loading consumes none of the
+    training's random stream.
+    """
+
+    def __init__(self, data, batch_size, shuffle=False, num_workers=0, device="cpu",
+                 persistent=False):
+        from torch.utils.data import DataLoader
+
+        self.device = torch.device(device)
+        self.pin = self.device.type == "cuda"
+        workers = _usable_workers(num_workers)
+        seeds = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
+        self.loader = DataLoader(data, batch_sampler=_BatchOrder(len(data), batch_size, shuffle),
+                                 num_workers=workers, collate_fn=_whole_batch, generator=seeds,
+                                 multiprocessing_context=_worker_context() if workers else None,
+                                 pin_memory=self.pin,
+                                 persistent_workers=persistent and workers > 0)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        move = {"device": self.device, "non_blocking": self.pin}
+        for X, y, w in self.loader:
+            X = X.to(**move)
+            y = None if y is None else y.to(**move)
+            if w is not None:
+                attach_weights(y, w.to(**move))
+            yield X, y
+
+
+class TransformedBatches:
+    """Training batches with ``transform`` applied to each ``X_batch``.
+
+    The transform must return a tensor with one row per input row.
+    """
+
+    def __init__(self, batches, transform):
+        self.batches = batches
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        for X, y in self.batches:
+            out = self.transform(X)
+            if not torch.is_tensor(out):
+                raise TypeError(
+                    f"train_transform {self.transform!r} returned a {type(out).__name__}; it "
+                    "must return the transformed batch as a tensor."
+                )
+            if len(out) != len(X):
+                raise ValueError(
+                    f"train_transform {self.transform!r} changed the batch size from "
+                    f"{len(X)} to {len(out)}; it must return one sample per input sample."
+                )
+            yield out, y

@@ -21,7 +21,8 @@ from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScor
 from skorch.utils import to_tensor
 
 from ..exceptions import DivergenceError
-from ._data import SliceBatches, TensorData, attach_weights, batch_weights
+from ._data import (LoaderBatches, SampleData, SliceBatches, TensorData, TransformedBatches,
+                    attach_weights, batch_weights)
 
 # Inference batches are cut larger than training ones: no gradients are kept.
 _PREDICT_BATCH_SIZE = 4096
@@ -92,16 +93,24 @@ class TrainingNet(NeuralNet):
         ``valid_loss`` in the target's units (the criterion on un-standardised
         predictions and targets, in float64, penalty terms left out) and the
         losses being minimised as ``train_loss_scaled`` / ``valid_loss_scaled``.
+    train_transform : callable or None
+        Applied to every training batch's ``X`` (never to validation or
+        prediction batches).
+    num_workers : int
+        ``DataLoader`` worker processes for dataset inputs (:class:`SampleData`).
     """
 
     def __init__(self, *args, l1_penalty=0.0, l2_in_loss=0.0, weight_decay=0.0,
-                 valid_scoring=None, target_scale=None, **kwargs):
+                 valid_scoring=None, target_scale=None, train_transform=None, num_workers=0,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_penalty = l1_penalty
         self.l2_in_loss = l2_in_loss
         self.weight_decay = weight_decay
         self.valid_scoring = valid_scoring
         self.target_scale = target_scale
+        self.train_transform = train_transform
+        self.num_workers = num_workers
 
     # -- components --------------------------------------------------------
     @property
@@ -159,7 +168,7 @@ class TrainingNet(NeuralNet):
         return self
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, TensorData):
+        if isinstance(X, (TensorData, SampleData)):
             return X
         if isinstance(X, np.ndarray) and (y is None or isinstance(y, np.ndarray)):
             return TensorData(X, y, device=self.device)
@@ -168,8 +177,16 @@ class TrainingNet(NeuralNet):
     def get_iterator(self, dataset, training=False):
         if isinstance(dataset, TensorData):
             size = self.batch_size if training else max(self.batch_size, _PREDICT_BATCH_SIZE)
-            return SliceBatches(dataset, size, shuffle=training)
-        return super().get_iterator(dataset, training=training)
+            batches = SliceBatches(dataset, size, shuffle=training)
+        elif isinstance(dataset, SampleData):  # samples read as batches ask for them
+            batches = LoaderBatches(dataset, self.batch_size, shuffle=training,
+                                    num_workers=self.num_workers, device=self.device,
+                                    persistent=True)
+        else:
+            batches = super().get_iterator(dataset, training=training)
+        if training and self.train_transform is not None:
+            batches = TransformedBatches(batches, self.train_transform)
+        return batches
 
     # -- loss ----------------------------------------------------------------
     def _criterion_loss(self, y_pred, y_true):

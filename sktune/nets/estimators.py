@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
@@ -150,6 +151,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseNeuralNet):
     _valid_scoring = ("accuracy", "valid_acc")
     _stratify = True
     _y_validation = {}
+    _metric = staticmethod(accuracy_score)
+    score = BaseNeuralNet.score  # not ClassifierMixin's: y may come from a dataset
 
     def _prepare_targets(self, y, classes=None, reset=True, sample_weight=None):
         check_classification_targets(y)
@@ -261,6 +264,8 @@ class NeuralNetRegressor(RegressorMixin, BaseNeuralNet):
     _valid_scoring = ("r2", "valid_r2")
     _stratify = False
     _y_validation = {"y_numeric": True, "multi_output": True}
+    _metric = staticmethod(r2_score)
+    score = BaseNeuralNet.score  # not RegressorMixin's: y may come from a dataset
     _parameter_constraints = {
         **BaseNeuralNet._parameter_constraints,
         "target_scaling": [StrOptions({"auto"}), "boolean"],

@@ -14,6 +14,8 @@ from sklearn import metrics as skm
 from sklearn.utils import check_consistent_length
 from sklearn.utils.multiclass import type_of_target, unique_labels
 
+from ..data._view import as_view, is_dataset
+
 # Residual plots show at most this many points (an even subsample).
 _MAX_POINTS = 2000
 
@@ -70,6 +72,10 @@ def compute_test_metrics(search, results, X_test, y_test):
     -------
     metrics : TestMetrics
     """
+    if X_test is not None and is_dataset(X_test):
+        X_test = as_view(X_test)
+        if y_test is None:
+            y_test = X_test.targets
     if (X_test is None) != (y_test is None):
         raise ValueError(
             "Pass both X_test and y_test to evaluate the best model on held-out data, "

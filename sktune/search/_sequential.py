@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 from sklearn.model_selection._search import BaseSearchCV
 
+from ..data._view import as_view, is_dataset
 from ._checkpoint import checkpoint_session
 from ._fit_failures import collect_fit_failures, raise_if_all_failed
 from .callbacks import SearchState
@@ -76,10 +77,14 @@ class RoundBasedSearchCV(BaseSearchCV):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like of shape (n_samples, n_features) or torch Dataset
+            Training data. A map-style torch ``Dataset`` is split by index
+            (as a :class:`~sktune.data.DatasetView`) and read batch by batch
+            by the estimator.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-            Targets.
+            Targets. None with a dataset ``X`` reads its labels
+            (``DatasetView.targets``), so classifiers' folds are stratified
+            and every scorer sees them.
         callback : callable or list of callables, default=None
             Extra stopping callbacks for this call only, as scikit-optimize's
             ``fit(callback=...)``; they run after those of ``callbacks``.
@@ -92,6 +97,10 @@ class RoundBasedSearchCV(BaseSearchCV):
         self : object
             The fitted search.
         """
+        if is_dataset(X):
+            X = as_view(X)
+            if y is None:
+                y = X.targets
         self._fit_callbacks = callback
         self._searching = True
         try:
