@@ -17,7 +17,8 @@ DECLARED = [
     "hidden_layer_sizes", "activation", "dropout", "module", "criterion", "optimizer", "lr",
     "momentum", "lr_schedule", "batch_size", "epochs", "penalty", "alpha", "l1_ratio",
     "early_stopping", "validation_fraction", "n_iter_no_change", "tol", "random_state",
-    "device", "torch_threads", "verbose", "warm_start", "callbacks",
+    "device", "torch_threads", "verbose", "warm_start", "callbacks", "train_transform",
+    "num_workers",
 ]
 
 

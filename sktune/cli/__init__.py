@@ -73,3 +73,10 @@ def main(argv=None):
         hint = f"; resume with --checkpoint {checkpoint}" if checkpoint else ""
         print(f"sktune {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout left (`sktune predict ... | head`): not an error of
+        # ours. Point stdout at nothing so that Python's exit flush stays quiet.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

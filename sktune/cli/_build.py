@@ -44,26 +44,37 @@ def check_scoring(scoring, task):
         raise CLIError(f"--scoring {scoring!r} is a {kind} metric, but the task is {task}.")
 
 
-def make_net(task, model, random_state, verbose=False):
-    """The unfitted network of ``--model`` for ``task``."""
+def make_net(task, model, random_state, verbose=False, images=False, num_workers=0):
+    """The unfitted network of ``--model`` for ``task``.
+
+    On an image folder it reads the images with ``num_workers`` processes and
+    augments training batches with a random shift, ``train_transform__max_shift``
+    (0, no shift, unless the space searches it).
+    """
     from ..nets import NeuralNetClassifier, NeuralNetRegressor
     from ..nets._callbacks import EpochLog
     from ..nets.modules import ConvNet, ResidualMLP
 
     cls = NeuralNetClassifier if task == "classification" else NeuralNetRegressor
     module = {"mlp": None, "resmlp": ResidualMLP, "cnn": ConvNet}[model]
+    extra = {}
+    if images:
+        from ..data import RandomShift
+
+        extra = {"train_transform": RandomShift(0), "num_workers": num_workers}
     return cls(module=module, epochs=EPOCHS[model], random_state=random_state,
-               callbacks=[EpochLog()] if verbose else None)
+               callbacks=[EpochLog()] if verbose else None, **extra)
 
 
-def read_space(args, net):
+def read_space(args, net, images=False):
     """The :class:`~sktune.cli._space_file.SpaceSpec` of ``--space`` or the default."""
     from ._space_file import default_space, parse_space, read_space_file, space_parameters
 
     with user_errors():
         if args.space is None:
-            return parse_space(default_space(args.model), space_parameters(net),
-                               source=f"the default {args.model} space")
+            what = f"the default {args.model} space{' for images' if images else ''}"
+            return parse_space(default_space(args.model, images=images),
+                               space_parameters(net), source=what)
         content = read_space_file(args.space)
         return parse_space(content, space_parameters(net), source=f"space file {args.space!r}")
 

@@ -1,13 +1,16 @@
 """``sktune predict MODEL DATA [-o OUT] [--proba]``: predictions of a saved model.
 
 ``MODEL`` is a file of ``sktune tune --save`` (or ``sktune.save``), read
-without pickle; ``DATA`` a table with the columns the model was trained on.
+without pickle; ``DATA`` a table with the columns the model was trained on,
+or, for a model tuned on an image folder, a folder of images in class folders
+(read at the model's image size; the output has a ``file`` column).
 """
 
 import sys
 
 from ._errors import CLIError, first_line, user_errors
 from ._files import load_saved, output_path
+from ._images import images_as_tuned, is_image_folder
 
 __all__ = ["add_parser", "run"]
 
@@ -21,7 +24,8 @@ def add_parser(subparsers):
         "hold the target column (then, with -o, the score on DATA is printed).")
     parser.add_argument("model", metavar="MODEL", help="file written by 'sktune tune --save'")
     parser.add_argument("data", metavar="DATA",
-                        help="a .csv/.tsv/.parquet file or a bundled dataset's name")
+                        help="a .csv/.tsv/.parquet file, a bundled dataset's name, or a "
+                        "folder of images in class folders (for a model tuned on images)")
     parser.add_argument("-o", "--output", default="-", metavar="OUT",
                         help="where to write the predictions: .csv or .parquet; - for "
                         "CSV on stdout (default)")
@@ -67,13 +71,22 @@ def run(args):
     is_classifier = hasattr(model, "classes_")
     if args.proba and not (is_classifier and hasattr(model, "predict_proba")):
         raise CLIError("--proba needs a classifier; this model is a regressor.")
+    images = is_image_folder(args.data)
     with user_errors():
-        frame, _ = load_table(args.data)
-        if features is None:  # a model fitted on unnamed columns: all but the target
-            features = [str(c) for c in frame.columns if str(c) != target]
-        X = select_features(frame, features, target, metadata.get("sample_weight"))
+        if images:
+            X, head, y = images_as_tuned(args.data, metadata)
+        elif metadata.get("images") is not None:
+            raise CLIError(f"the model was tuned on a folder of images; give it a folder of "
+                           f"images in class folders, not {args.data!r}.")
+        else:
+            head = pd.DataFrame()
+            frame, _ = load_table(args.data)
+            if features is None:  # a model fitted on unnamed columns: all but the target
+                features = [str(c) for c in frame.columns if str(c) != target]
+            X = select_features(frame, features, target, metadata.get("sample_weight"))
+            y = _table_target(frame, target)
     try:
-        result = pd.DataFrame({"prediction": model.predict(X)})
+        result = head.assign(prediction=model.predict(X))
         if args.proba:
             proba = model.predict_proba(X)
             for i, label in enumerate(model.classes_):
@@ -92,9 +105,15 @@ def run(args):
         raise CLIError(f"cannot write {output!r}: {first_line(exc)}") from None
     if not args.quiet:
         print(f"wrote {len(result)} predictions to {output}")
-        if target is not None and target in [str(c) for c in frame.columns]:
-            y = frame.set_axis([str(c) for c in frame.columns], axis=1)[target]
-            if y.notna().all():
-                metric = DEFAULT_METRIC["classification" if is_classifier else "regression"]
-                print(f"{metric} on {args.data}: {model.score(X, y):.4f}")
+        if y is not None:
+            metric = DEFAULT_METRIC["classification" if is_classifier else "regression"]
+            print(f"{metric} on {args.data}: {model.score(X, y):.4f}")
     return 0
+
+
+def _table_target(frame, target):
+    """The target column of ``frame`` if it has one without gaps, else None."""
+    if target is None or target not in [str(c) for c in frame.columns]:
+        return None
+    y = frame.set_axis([str(c) for c in frame.columns], axis=1)[target]
+    return y if y.notna().all() else None

@@ -8,8 +8,9 @@ markdown for a ``.md`` output.
 import os
 import zipfile
 
-from ._errors import CLIError, first_line
+from ._errors import CLIError, first_line, user_errors
 from ._files import load_joblib, load_saved, write_report
+from ._images import images_as_tuned, is_image_folder
 
 __all__ = ["add_parser", "run"]
 
@@ -30,7 +31,8 @@ def add_parser(subparsers):
                         help="where to write the report: .html (default) or .md for "
                         "markdown; default: SEARCH_FILE with the extension .html")
     parser.add_argument("--test-data", default=None, metavar="FILE",
-                        help="held-out (X_test, y_test) saved with joblib.dump, to add "
+                        help="held-out (X_test, y_test) saved with joblib.dump, or, for a "
+                        "search tuned on images, a folder of images in class folders, to add "
                         "test metrics of the refitted best model")
     parser.set_defaults(run=run)
 
@@ -44,6 +46,15 @@ def _test_data(obj, path):
         f"test data {path!r} must hold (X_test, y_test) or {{'X': ..., 'y': ...}}, "
         f"saved with joblib.dump; it holds a {type(obj).__name__}."
     )
+
+
+def _test_images(folder, search_file):
+    from ..persistence import load_metadata
+
+    with user_errors():
+        metadata = load_metadata(search_file) if zipfile.is_zipfile(search_file) else {}
+        X, _, y = images_as_tuned(folder, metadata)
+    return X, y
 
 
 def run(args):
@@ -61,7 +72,9 @@ def run(args):
     else:
         search = load_joblib(args.search_file, "search file")
     X_test = y_test = None
-    if args.test_data is not None:
+    if args.test_data is not None and is_image_folder(args.test_data):
+        X_test, y_test = _test_images(args.test_data, args.search_file)
+    elif args.test_data is not None:
         X_test, y_test = _test_data(load_joblib(args.test_data, "test data"), args.test_data)
     try:
         report = cv_report(search, X_test, y_test)

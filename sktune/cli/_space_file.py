@@ -43,7 +43,8 @@ __all__ = ["SpaceFileError", "SpaceSpec", "read_space_file", "parse_space",
 _FLOAT_PARAMETERS = {"lr", "alpha", "dropout", "momentum", "l1_ratio", "validation_fraction",
                      "tol"}
 #: Parameters the command line sets itself, or that a file cannot express.
-_NOT_SEARCHABLE = {"module", "criterion", "callbacks", "warm_start", "verbose", "device"}
+_NOT_SEARCHABLE = {"module", "criterion", "callbacks", "warm_start", "verbose", "device",
+                   "train_transform", "num_workers"}
 #: Prefixes routed to the optimiser, loss or schedule; their arguments are not checked.
 _ROUTED = ("optimizer__", "criterion__", "lr_schedule__")
 #: Module arguments filled in by the estimator, not searchable as ``module__<arg>``.
@@ -137,9 +138,19 @@ def read_space_file(path):
     return content
 
 
-def default_space(model):
-    """The default space of ``model`` (``'mlp'``, ``'resmlp'``, ``'cnn'``), in the file format."""
-    return json.loads(json.dumps(_DEFAULTS[model]))  # a copy
+#: Added to the default space on an image folder: the strength of the random shift.
+_IMAGE_AUGMENTATION = {"train_transform__max_shift": {"categories": [0, 1, 2], "grid": [0, 1]}}
+
+
+def default_space(model, images=False):
+    """The default space of ``model`` (``'mlp'``, ``'resmlp'``, ``'cnn'``), in the file format.
+
+    On an image folder (``images``) it also searches the augmentation's shift.
+    """
+    space = json.loads(json.dumps(_DEFAULTS[model]))  # a copy
+    if images:
+        space.update(json.loads(json.dumps(_IMAGE_AUGMENTATION)))
+    return space
 
 
 # -- the parameters an estimator takes ----------------------------------------------------
@@ -160,6 +171,9 @@ def space_parameters(estimator):
         names |= {f"module__{p.name}" for p in signature.parameters.values()
                   if p.name not in _MODULE_FILLED
                   and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    transform = getattr(estimator, "train_transform", None)
+    if hasattr(transform, "get_params"):  # an augmentation's knobs
+        names |= {f"train_transform__{k}" for k in transform.get_params()}
     return sorted(names)
 
 

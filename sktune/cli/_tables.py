@@ -86,6 +86,18 @@ class TabularData:
         """The feature columns, as strings."""
         return [str(c) for c in self.X_train.columns]
 
+    @property
+    def n_features(self):
+        return len(self.features)
+
+    def describe(self):
+        """What the data line of ``sktune tune`` says about the table."""
+        return f"{self.n_rows} rows, {self.n_features} features, target {self.target!r}"
+
+    def metadata(self):
+        """What ``sktune predict`` needs to read a table the same way again."""
+        return {"features": self.features}
+
 
 def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state=None,
             sample_weight=None):

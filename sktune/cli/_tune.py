@@ -19,6 +19,7 @@ from ._build import (DEFAULT_METRIC, EPOCHS, MODELS, NET, SEARCHES, TASKS,
                      check_image_features, check_scoring, make_net, make_search, read_space)
 from ._errors import CLIError, first_line, user_errors
 from ._files import output_path, write_report
+from ._images import is_image_folder, parse_image_size, prepare_images
 
 __all__ = ["add_parser", "run"]
 
@@ -45,6 +46,20 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_int(text):
+    value = _number(text, int, "a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text!r}")
+    return value
+
+
+def _image_size(text):
+    try:
+        return parse_image_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _folds(text):
     value = _positive_int(text)
     if value < 2:
@@ -69,7 +84,8 @@ def _share(text):
 def add_parser(subparsers):
     """Declare ``tune`` and its arguments."""
     parser = subparsers.add_parser(
-        "tune", help="tune a network on a table (CSV, Parquet or a bundled dataset)",
+        "tune", help="tune a network on a table (CSV, Parquet or a bundled dataset) or an "
+        "image folder",
         description="Tune an sktune network on a table: the columns are preprocessed "
         "(numeric: median imputation and scaling; text/bool: most-frequent imputation and "
         "one-hot encoding) in a pipeline with the network, a test split is held out, and "
@@ -78,8 +94,9 @@ def add_parser(subparsers):
     )
     data = parser.add_argument_group("data")
     data.add_argument("--data", metavar="DATA",
-                      help="a .csv/.tsv/.parquet file, or a dataset bundled with "
-                      "scikit-learn: digits, iris, wine, breast_cancer, diabetes")
+                      help="a .csv/.tsv/.parquet file, a dataset bundled with "
+                      "scikit-learn (digits, iris, wine, breast_cancer, diabetes), or a folder "
+                      "of images in class folders, DATA/<class>/<file> (with --model cnn)")
     data.add_argument("--target", metavar="COL",
                       help="the target column (default for bundled datasets: 'target')")
     data.add_argument("--sample-weight", metavar="COL",
@@ -88,6 +105,12 @@ def add_parser(subparsers):
     data.add_argument("--task", metavar="TASK",
                       help="classification or regression; default: inferred from the target "
                       "(regression for numbers with fractions or more than 20 distinct values)")
+    data.add_argument("--image-size", type=_image_size, default=None, metavar="HxW",
+                      help="image folders: resize every image to this size, e.g. 32 or 32x48 "
+                      "(default: the files' own size, which must then be the same for all)")
+    data.add_argument("--num-workers", type=_non_negative_int, default=0, metavar="N",
+                      help="image folders: processes that read images while the network "
+                      "trains (the estimators' num_workers; default: %(default)s)")
     data.add_argument("--test-size", type=_share, default=0.2, metavar="F",
                       help="share of rows held out for test metrics, stratified for "
                       "classification; 0 for none (default: %(default)s)")
@@ -154,6 +177,25 @@ def _check_tune_args(args):
         output_path(args.report, "report", (".html", ".htm", ".md", ".markdown"))
     if args.save is not None:
         output_path(args.save, "model file")
+
+
+def _check_data_args(args, images):
+    """Options that only tables, or only image folders, take."""
+    if images:
+        if args.model != "cnn":
+            raise CLIError(f"{args.data!r} is a folder of images: tune it with --model cnn "
+                           f"(not {args.model}).")
+        given = [f"--{name.replace('_', '-')}" for name in ("target", "sample_weight")
+                 if getattr(args, name) is not None]
+        if args.task not in (None, "classification"):
+            given.append("--task regression")
+        if given:
+            verb = "does" if len(given) == 1 else "do"
+            raise CLIError(f"{' and '.join(given)} {verb} not apply to an image folder (the "
+                           "labels are its class folders' names).")
+    elif args.image_size is not None:
+        raise CLIError("--image-size applies to an image folder given as --data, not to a "
+                       "table.")
 
 
 class _Printer:
@@ -240,16 +282,26 @@ def run(args):
         return _print_space(args.model)
     if args.n_iter is not None and args.search in ("grid", "hyperband"):
         printer.note(f"--n-iter does not apply to --search {args.search}; ignored.")
+    images = is_image_folder(args.data)
+    _check_data_args(args, images)
     with user_errors():
-        data = prepare(args.data, target=args.target, task=args.task,
-                       test_size=args.test_size, cv=args.cv, random_state=args.random_state,
-                       sample_weight=args.sample_weight)
+        if images:
+            data = prepare_images(args.data, test_size=args.test_size, cv=args.cv,
+                                  random_state=args.random_state, size=args.image_size)
+        else:
+            data = prepare(args.data, target=args.target, task=args.task,
+                           test_size=args.test_size, cv=args.cv, random_state=args.random_state,
+                           sample_weight=args.sample_weight)
     check_scoring(args.scoring, data.task)
-    preprocessor = make_preprocessor(data.X_train)
-    net = make_net(data.task, args.model, args.random_state, verbose=args.verbose)
-    spec = read_space(args, net)
-    check_image_features(args, spec, preprocessor, data.X_train)
-    pipe = Pipeline([("preprocess", preprocessor), (NET, net)])
+    net = make_net(data.task, args.model, args.random_state, verbose=args.verbose,
+                   images=images, num_workers=args.num_workers)
+    spec = read_space(args, net, images=images)
+    if images:  # the network reads the images as they are: no preprocessing step
+        pipe = Pipeline([(NET, net)])
+    else:
+        preprocessor = make_preprocessor(data.X_train)
+        check_image_features(args, spec, preprocessor, data.X_train)
+        pipe = Pipeline([("preprocess", preprocessor), (NET, net)])
     mode = progress_mode(quiet=args.quiet, verbose=args.verbose)
     progress = SearchProgress(None, mode=mode, description=f"{args.search} search")
     search, progress.total = make_search(args, pipe, spec, progress)
@@ -284,8 +336,7 @@ def _print_space(model):
 def _describe_run(args, data, spec, total, printer):
     """The lines before the search: data, task (and why), search."""
     n_test = 0 if data.X_test is None else len(data.X_test)
-    printer.out(f"data: {args.data}: {data.n_rows} rows, {len(data.features)} features, "
-                f"target {data.target!r}; {n_test} rows held out for testing")
+    printer.out(f"data: {args.data}: {data.describe()}; {n_test} held out for testing")
     if data.n_dropped:
         printer.note(f"dropped {data.n_dropped} rows without a target.")
     if data.sample_weight is not None:
@@ -334,7 +385,7 @@ def _tune_results(args, search, data, search_seconds, printer):
         "sample_weight": data.sample_weight, "task": data.task,
         "task_inferred": data.task_reason is not None, "n_rows": data.n_rows,
         "n_train": len(data.X_train), "n_test": 0 if data.X_test is None else len(data.X_test),
-        "n_features": len(data.features), "model": args.model, "search": args.search,
+        "n_features": data.n_features, "model": args.model, "search": args.search,
         "scoring": metric, "cv": args.cv, "n_candidates": n_candidates,
         "n_fits": n_fits, "n_failed_fits": failed,
         "best_params": best, "best_cv_score": float(search.best_score_),
@@ -346,7 +397,7 @@ def _tune_results(args, search, data, search_seconds, printer):
                 f"{n_fits} fits, {failed} failed")
     printer.out(f"best CV {metric}: {search.best_score_:.4f}")
     if test_score is not None:
-        printer.out(f"test {metric}:    {test_score:.4f} ({summary['n_test']} held-out rows)")
+        printer.out(f"test {metric}:    {test_score:.4f} ({summary['n_test']} held out)")
     if test_rmse is not None:
         printer.out(f"test RMSE:  {full_repr(test_rmse)} (in the units of {data.target!r})")
     printer.out("best parameters:")
@@ -370,7 +421,7 @@ def _tune_outputs(args, search, data, summary, printer):
             search.best_estimator_.named_steps[NET].set_params(callbacks=None)
         metadata = {k: summary[k] for k in ("data", "target", "sample_weight", "task", "model",
                                             "search", "scoring", "test_score")}
-        metadata["features"] = data.features
+        metadata.update(data.metadata())
         with user_errors():
             try:
                 save(search, args.save, metadata=_plain(metadata))

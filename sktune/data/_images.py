@@ -163,11 +163,15 @@ class ImageFolder(Dataset):
 
     def __getitem__(self, i):
         path, label = self.samples[i]
-        image = self._open(path).convert(self.mode)
+        image = self._open(path)
+        if image.mode != self.mode:
+            image = image.convert(self.mode)
         if self.size is not None and image.size != self.size[::-1]:
             image = image.resize(self.size[::-1], _pillow().Resampling.BILINEAR)
-        array = np.asarray(image, dtype=np.float32) / np.float32(255)
-        x = torch.from_numpy(array.reshape(*array.shape[:2], -1)).permute(2, 0, 1)
+        array = np.asarray(image, dtype=np.float32)
+        array *= np.float32(1 / 255)
+        x = torch.from_numpy(array)
+        x = x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
         if x.shape != self.shape:
             raise ValueError(
                 f"the image {path!r} is {tuple(x.shape[1:])} pixels, but the first image of "

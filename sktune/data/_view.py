@@ -160,6 +160,12 @@ class DatasetView:
         """The input ``x`` of the ``i``-th sample of the view."""
         return self.sample(i)[0]
 
+    def inputs(self, positions):
+        """``(index in the dataset, x)`` of the view's samples at ``positions``, in order."""
+        dataset = self.dataset
+        for j in self.indices_[positions].tolist():
+            yield j, _split_sample(dataset[j])[0]
+
     @property
     def targets(self):
         """The labels of the view's samples, as a numpy array.

@@ -279,6 +279,9 @@ class BaseNeuralNet(BaseEstimator):
             "activation": self.activation,
             "dropout": self.dropout,
         }
+        shape = getattr(self, "_sample_shape", None)
+        if shape is not None and len(shape) == 3:  # images: their (C, H, W) as fitted
+            derived["input_shape"] = tuple(int(s) for s in shape)
         accepted = inspect.signature(module_cls).parameters
         kwargs = {k: v for k, v in derived.items() if k in accepted}
         kwargs.update(self._routed_params("module"))

@@ -144,15 +144,17 @@ class SampleData(Dataset):
         self.y = y
         self.w = sample_weight
         self.shape = sample_shape(view) if shape is None else tuple(shape)
+        self._size = torch.Size(self.shape)
         self.flat = flat
 
     def __len__(self):
         return len(self.view)
 
-    def _input(self, i):
-        index = int(self.view.indices_[i])  # named in errors: the dataset's own index
-        x = _as_input_tensor(self.view.input(i), index)
-        if self.shape is not None and tuple(x.shape) != self.shape:
+    def _checked(self, index, x):
+        """One input as a float32 tensor of the expected shape (``index``: the dataset's)."""
+        if not (torch.is_tensor(x) and x.dtype == torch.float32):
+            x = _as_input_tensor(x, index)
+        if x.shape != self._size:
             raise ValueError(
                 f"sample {index} of the dataset has an input of shape {tuple(x.shape)}, but the "
                 f"first sample's is {self.shape}: every sample must have the same shape "
@@ -161,10 +163,14 @@ class SampleData(Dataset):
         return x.reshape(-1) if self.flat else x
 
     def __getitems__(self, indices):
-        X = torch.stack([self._input(int(i)) for i in indices])
         index = np.asarray(indices, dtype=np.intp)
-        y = None if self.y is None else torch.as_tensor(self.y[index])
-        w = None if self.w is None else torch.as_tensor(self.w[index])
+        X = torch.stack([self._checked(j, x) for j, x in self.view.inputs(index)])
+        y = None if self.y is None else self.y[index]
+        w = None if self.w is None else self.w[index]
+        if _in_loader_worker() and X.nbytes <= _PIPE_BYTES:
+            # A small batch crosses to the training process faster pickled whole than
+            # as tensors in shared memory (one shared-memory file per tensor).
+            return X.numpy(), y, w
         return X, y, w
 
     def __getitem__(self, i):
@@ -172,9 +178,23 @@ class SampleData(Dataset):
         return X[0], (torch.empty(0) if y is None else y[0])
 
 
+#: Batches up to this size leave a loader worker pickled, larger ones in shared memory.
+_PIPE_BYTES = 1 << 20
+
+
+def _in_loader_worker():
+    from torch.utils.data import get_worker_info
+
+    return get_worker_info() is not None
+
+
 def _whole_batch(batch):
     """``collate_fn``: :meth:`SampleData.__getitems__` already returns a batch."""
     return batch
+
+
+def _tensor(a):
+    return a if a is None or torch.is_tensor(a) else torch.from_numpy(a)
 
 
 def _worker_context():
@@ -253,6 +273,7 @@ class LoaderBatches:
     def __iter__(self):
         move = {"device": self.device, "non_blocking": self.pin}
         for X, y, w in self.loader:
+            X, y, w = _tensor(X), _tensor(y), _tensor(w)
             X = X.to(**move)
             y = None if y is None else y.to(**move)
             if w is not None:

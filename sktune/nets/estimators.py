@@ -99,6 +99,16 @@ or skorch callback, default=None
     callbacks : list of skorch callbacks or (name, callback) pairs, default=None
         Extra skorch callbacks (``EpochScoring``, ``Checkpoint``,
         ``TensorBoard``, ...); they receive the inner skorch net ``net_``.
+    train_transform : callable or None, default=None
+        Augmentation applied to every training batch ``X`` (a tensor on the
+        training device), never to validation, scoring or prediction: one of
+        :mod:`sktune.data`'s (``RandomShift``, ``GaussianNoise``, ...,
+        whose knobs are ``train_transform__<knob>`` parameters) or any
+        callable that returns a tensor with one row per input row.
+    num_workers : int, default=0
+        ``DataLoader`` processes that read the samples of a dataset ``X``
+        while the network trains (0: read in the fit's own process). Results
+        do not depend on it. Arrays do not use it.
     **kwargs
         ``module__<arg>``, ``optimizer__<arg>``, ``criterion__<arg>`` and
         ``lr_schedule__<arg>`` parameters, routed as described above.

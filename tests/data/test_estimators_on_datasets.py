@@ -226,3 +226,12 @@ def test_loader_workers_are_skipped_with_a_warning_in_daemonic_processes(small_d
         warnings.simplefilter("error")
         plain = convnet().fit(Digits(X, y))
     assert_array_equal(fitted.predict(X), plain.predict(X))
+
+
+def test_batches_are_pinned_for_cuda_only(small_digits):
+    from sktune.nets._data import LoaderBatches, SampleData
+
+    X, y = small_digits
+    data = SampleData(DatasetView(Digits(X, y)), y)
+    assert not LoaderBatches(data, 32, device="cpu").loader.pin_memory
+    assert LoaderBatches(data, 32, device="cuda").loader.pin_memory
