@@ -27,6 +27,11 @@ def make_search(checkpoint=None, n_jobs=None, epochs=15, n_iter=8):
 
 
 if __name__ == "__main__":
+    import signal
+
+    # A shell that starts a job in the background (`make test &`) makes it ignore
+    # SIGINT, and Python keeps that: restore Ctrl-C, which the tests send.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     path = None if sys.argv[1] == "-" else sys.argv[1]
     n_jobs = int(sys.argv[2])
     epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 15
