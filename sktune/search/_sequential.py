@@ -106,7 +106,10 @@ class RoundBasedSearchCV(BaseSearchCV):
         try:
             with collect_fit_failures(self.error_score, owner=self), \
                     checkpoint_session(self, params) as self._checkpoint_session:
-                return super().fit(X, y, **params)
+                super().fit(X, y, **params)
+            if self.return_train_score:
+                _rank_train_scores(self.cv_results_)
+            return self
         finally:
             del self._fit_callbacks, self._searching
             self.__dict__.pop("_checkpoint_session", None)
@@ -209,3 +212,19 @@ class RoundBasedSearchCV(BaseSearchCV):
         """Hook: candidates as they go into ``cv_results_['params']``."""
         return candidate_params
 
+
+def _rank_train_scores(results):
+    """Add ``rank_train_<metric>`` beside each ``mean_train_<metric>`` (as
+    scikit-optimize did; scikit-learn ranks test scores only), ranked the way
+    scikit-learn ranks test scores: 1 is best, ties share the lowest rank,
+    non-finite scores last."""
+    from scipy.stats import rankdata
+
+    for key in [k for k in results if k.startswith("mean_train_")]:
+        means = np.asarray(results[key], dtype=float)
+        if not np.isfinite(means).any():
+            ranks = np.ones(len(means), dtype=np.int32)
+        else:
+            worst = np.nanmin(np.where(np.isfinite(means), means, np.nan)) - 1
+            ranks = rankdata(-np.where(np.isfinite(means), means, worst), method="min")
+        results["rank_train_" + key[len("mean_train_"):]] = np.asarray(ranks, dtype=np.int32)

@@ -5,11 +5,14 @@ import time
 from numbers import Integral
 
 import numpy as np
+from scipy.optimize import OptimizeResult
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._checkpoint import fingerprint
 from ._sequential import RoundBasedSearchCV
+from ._skopt_names import optimizer_arguments
 from .optimizer import Optimizer
 from .space import Space, parse_search_spaces
 
@@ -38,6 +41,15 @@ class BayesSearchCV(RoundBasedSearchCV):
         choices, or a frozen ``scipy.stats`` distribution. A list of dicts
         searches alternative sub-spaces one after the other (each for
         ``n_iter`` candidates, or its own count when given as ``(dict, n_iter)``).
+    optimizer_kwargs : dict, default=None
+        Arguments of :class:`~sktune.search.Optimizer`, e.g.
+        ``{"n_initial_points": 10, "acq_optimizer_kwargs": {...}}``.
+        ``n_initial_points`` defaults to ``min(10, n_iter)``. The keys of
+        scikit-optimize's ``Optimizer`` are read too (``base_estimator="GP"``,
+        ``acq_func="EI"`` or ``"gp_hedge"``, ``n_random_starts``,
+        ``acq_optimizer``, ...); those sktune cannot honour (a tree surrogate,
+        PI/LCB acquisitions) raise at ``fit`` saying what to use instead. See
+        docs/migrating.md.
     n_iter : int, default=50
         Candidates per sub-space (unless given in ``search_spaces``).
     scoring : str, callable, list, tuple or dict, default=None
@@ -69,10 +81,6 @@ class BayesSearchCV(RoundBasedSearchCV):
         fit fails does not stop the search (one warning summarises failures).
     return_train_score : bool, default=False
         As in ``GridSearchCV``.
-    optimizer_kwargs : dict, default=None
-        Arguments of :class:`~sktune.search.Optimizer`, e.g.
-        ``{"n_initial_points": 10, "acq_optimizer_kwargs": {...}}``.
-        ``n_initial_points`` defaults to ``min(10, n_iter)``.
     callbacks : callable or list of callables, default=None
         Called after each round with a
         :class:`~sktune.search.callbacks.SearchState`; returning True stops
@@ -87,6 +95,11 @@ class BayesSearchCV(RoundBasedSearchCV):
         checkpoint of a different estimator, space, data or CV raises
         :class:`~sktune.exceptions.CheckpointMismatchError`. See
         ``docs/reliability.md``.
+    fit_params : None, default=None
+        scikit-optimize's old constructor argument, kept so that its code
+        runs until ``fit``, which asks to pass fit parameters to ``fit``.
+    iid : 'deprecated', default='deprecated'
+        scikit-optimize's ignored argument; any other value raises at ``fit``.
 
     Attributes
     ----------
@@ -95,6 +108,14 @@ scorer_, n_splits_, refit_time_, multimetric_
         As in ``GridSearchCV``.
     optimizers_ : list of Optimizer
         The fitted optimiser of each sub-space (told every evaluated point).
+    optimizer_results_ : list of scipy.optimize.OptimizeResult
+        scikit-optimize's view of ``optimizers_``: ``x_iters``, ``func_vals``
+        (negated scores), ``x``, ``fun``, ``space``, ``models``.
+    optimizer_kwargs_ : dict
+        The :class:`~sktune.search.Optimizer` arguments ``optimizer_kwargs``
+        was read as.
+    total_iterations : int
+        Candidates planned over all sub-spaces (available before ``fit``).
     n_rounds_ : int
         Rounds run (fewer than planned if a callback stopped the search).
     optimizer_time_ : float
@@ -121,12 +142,15 @@ scorer_, n_splits_, refit_time_, multimetric_
         "search_spaces": [dict, list, tuple, Space],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "n_points": [Interval(Integral, 1, None, closed="left")],
+        "fit_params": [None, dict],
+        "iid": [StrOptions({"deprecated"}), "boolean"],
     }
 
-    def __init__(self, estimator, search_spaces, *, n_iter=50, scoring=None, n_jobs=None,
-                 n_points=1, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
-                 random_state=None, error_score=np.nan, return_train_score=False,
-                 optimizer_kwargs=None, callbacks=None, checkpoint=None):
+    def __init__(self, estimator, search_spaces, optimizer_kwargs=None, *, n_iter=50,
+                 scoring=None, n_jobs=None, n_points=1, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
+                 return_train_score=False, callbacks=None, checkpoint=None,
+                 fit_params=None, iid="deprecated"):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -137,6 +161,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.optimizer_kwargs = optimizer_kwargs
         self.callbacks = callbacks
         self.checkpoint = checkpoint
+        self.fit_params = fit_params
+        self.iid = iid
 
     _not_sent_to_workers = ("optimizers_",)
 
@@ -144,12 +170,46 @@ scorer_, n_splits_, refit_time_, multimetric_
         return {"n_points": int(self.n_points),
                 "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
 
+    def _check_skopt_arguments(self):
+        """scikit-optimize's constructor arguments that sktune reads differently."""
+        if self.fit_params is not None:
+            raise ValueError(
+                "BayesSearchCV(fit_params=...) is scikit-optimize's old way (which it ignored); "
+                "pass fit parameters to fit: search.fit(X, y, **fit_params)."
+            )
+        if self.iid != "deprecated":
+            raise ValueError("iid was removed from scikit-learn (0.24) and scikit-optimize "
+                             "ignored it; remove it.")
+
     def _make_optimizer(self, space, n_iter, seed):
-        kwargs = {"n_initial_points": min(10, n_iter), **(self.optimizer_kwargs or {})}
+        kwargs = {"n_initial_points": min(10, n_iter), **self.optimizer_kwargs_}
         return Optimizer(space, random_state=seed, **kwargs)
+
+    @property
+    def total_iterations(self):
+        """Candidates the search will evaluate over all sub-spaces (scikit-optimize's name).
+
+        Fewer are evaluated if a callback stops the search.
+        """
+        return sum(n_iter or self.n_iter for _, n_iter in parse_search_spaces(self.search_spaces))
+
+    @property
+    def optimizer_results_(self):
+        """One ``scipy.optimize.OptimizeResult`` per sub-space, as scikit-optimize's.
+
+        ``x_iters`` (the candidates as lists of values, parameters sorted by
+        name, as in scikit-optimize), ``func_vals`` (their negated mean CV
+        scores: minimised), ``x`` and ``fun`` (the best of them), ``space``
+        (the sub-space), ``models`` (the current Gaussian process, if one was
+        fitted) and ``specs``.
+        """
+        check_is_fitted(self, "optimizers_")
+        return [_optimize_result(opt) for opt in self.optimizers_]
 
     # -- the search --------------------------------------------------------------
     def _run_search(self, evaluate_candidates, callback_ctx=None):
+        self._check_skopt_arguments()
+        self.optimizer_kwargs_ = optimizer_arguments(self.optimizer_kwargs)
         spaces = parse_search_spaces(self.search_spaces)
         stoppers = self._callback_list()
         rng = check_random_state(self.random_state)
@@ -213,3 +273,28 @@ scorer_, n_splits_, refit_time_, multimetric_
         if self.verbose > 1:
             for params, score in zip(candidates, scores):
                 print(f"    {score:.4f}  {params}", flush=True)
+
+
+def _optimize_result(optimizer):
+    """scikit-optimize's result of one sub-space from sktune's fitted ``optimizer``."""
+    names = sorted(optimizer.space.names)  # skopt's order of a point's values
+
+    def as_list(point):
+        return [point[n] for n in names]
+
+    func_vals = np.asarray(optimizer.yi, dtype=float)
+    finite = np.isfinite(func_vals)
+    best = int(np.nanargmin(np.where(finite, func_vals, np.nan))) if finite.any() else None
+    gp = getattr(optimizer, "_gp", None)
+    return OptimizeResult(
+        x=None if best is None else as_list(optimizer.Xi[best]),
+        fun=None if best is None else float(func_vals[best]),
+        x_iters=[as_list(p) for p in optimizer.Xi],
+        func_vals=func_vals,
+        space=optimizer.space,
+        models=[] if gp is None else [gp],
+        specs={"function": "BayesSearchCV", "args": {"n_initial_points":
+                                                      optimizer.n_initial_points,
+                                                      "acq_func": optimizer.acq_func}},
+        random_state=optimizer.random_state,
+    )

@@ -84,11 +84,16 @@ SVC_SPACE = {"C": Real(1e-2, 1e2, prior="log-uniform"), "kernel": Categorical(["
 # --------------------------------------------------------------------------
 def test_signature_matches_the_documented_interface():
     params = inspect.signature(BayesSearchCV).parameters
+    # scikit-optimize's order up to optimizer_kwargs (its third positional argument),
+    # keywords after; fit_params and iid only to raise at fit for skopt's old code
     assert list(params) == [
-        "estimator", "search_spaces", "n_iter", "scoring", "n_jobs", "n_points", "refit",
-        "cv", "verbose", "pre_dispatch", "random_state", "error_score",
-        "return_train_score", "optimizer_kwargs", "callbacks", "checkpoint",
+        "estimator", "search_spaces", "optimizer_kwargs", "n_iter", "scoring", "n_jobs",
+        "n_points", "refit", "cv", "verbose", "pre_dispatch", "random_state", "error_score",
+        "return_train_score", "callbacks", "checkpoint", "fit_params", "iid",
     ]
+    assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items()
+               if name not in ("estimator", "search_spaces", "optimizer_kwargs"))
+    assert params["iid"].default == "deprecated" and params["fit_params"].default is None
     defaults = {name: p.default for name, p in params.items()}
     assert defaults["n_iter"] == 50
     assert defaults["n_points"] == 1
@@ -147,7 +152,8 @@ def test_cv_results_keys_match_randomized_search():
                           **kwargs).fit(X_IRIS, Y_IRIS)
     rand = RandomizedSearchCV(SVC(), {"C": loguniform(1e-2, 1e2)}, n_iter=4, random_state=0,
                               **kwargs).fit(X_IRIS, Y_IRIS)
-    assert set(bayes.cv_results_) == set(rand.cv_results_)
+    # plus scikit-optimize's train-score ranks
+    assert set(bayes.cv_results_) == set(rand.cv_results_) | {"rank_train_score"}
     for key in ("params", "param_C", "mean_test_score", "std_test_score", "rank_test_score",
                 "split0_test_score", "split2_test_score", "mean_train_score", "mean_fit_time"):
         assert len(bayes.cv_results_[key]) == 4
