@@ -21,7 +21,7 @@ _LAZY = {
     "load": "sktune.persistence",
 }
 _SUBMODULES = ("cli", "data", "exceptions", "modules", "nets", "persistence", "report", "search",
-               "space")
+               "space", "tracking")
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "BayesSearchCV", "HyperbandSearchCV",
            "cv_report",

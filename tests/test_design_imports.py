@@ -30,7 +30,7 @@ LAYERS = (
     ("sktune.nets",),                           # torch networks as estimators
     ("sktune.persistence",),                    # save/load and the JSON codec
     ("sktune.search",),                         # spaces, the optimiser, CV searches
-    ("sktune.report",),                         # reads fitted searches
+    ("sktune.report", "sktune.tracking"),       # read fitted searches; trackers read fits
     ("sktune.cli",),                            # the application: uses everything
 )
 #: Public re-exports and entry points; they may import any room, no room imports them.

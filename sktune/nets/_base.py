@@ -24,6 +24,13 @@ from sklearn.utils.validation import (_check_sample_weight, _check_y, check_cons
 
 from ..data._view import as_view, is_dataset
 
+try:  # scikit-learn >= 1.9: callbacks (sklearn.callback) reach the networks of a search
+    from sklearn.callback import CallbackSupportMixin
+    from sklearn.callback._callback_support import callback_management_context
+except ImportError:  # pragma: no cover - older scikit-learn
+    CallbackSupportMixin = object
+    callback_management_context = None
+
 from ._callbacks import SCHEDULES, EarlyStopping, LRSchedule
 from ._data import SampleData, TensorData, sample_shape
 from ._devices import placed_device
@@ -100,7 +107,7 @@ def _mean_one(weights, part):
     return weights / np.float32(mean)
 
 
-class BaseNeuralNet(BaseEstimator):
+class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
     """Base class of :class:`NeuralNetClassifier` and :class:`NeuralNetRegressor`.
 
     Subclasses set ``_net_class``, ``_default_criterion``, ``_valid_scoring``
@@ -310,6 +317,11 @@ class BaseNeuralNet(BaseEstimator):
         if self.early_stopping:
             callbacks.append(("early_stopping", EarlyStopping(
                 patience=self.n_iter_no_change, tol=self.tol, monitor=monitor)))
+        # scikit-learn callbacks that log fits (sktune.tracking) hand a skorch callback
+        context = getattr(self, "_callback_fit_ctx", None)
+        for i, tracker in enumerate(getattr(self, "_skl_callbacks", [])):
+            if context is not None and hasattr(tracker, "fit_callback"):
+                callbacks.append((f"tracking_{i}", tracker.fit_callback(context)))
         return callbacks
 
     def _validation_fraction(self):
@@ -538,8 +550,16 @@ class BaseNeuralNet(BaseEstimator):
         """
         if not self.warm_start:
             self._reset()
-        return self._fit(X, y, epochs=self.epochs, incremental=self.warm_start,
-                         sample_weight=sample_weight)
+        if callback_management_context is None:
+            return self._fit(X, y, epochs=self.epochs, incremental=self.warm_start,
+                             sample_weight=sample_weight)
+        with callback_management_context(self):
+            context = self._init_callback_context()
+            context.call_on_fit_task_begin(estimator=self, X=X, y=y)
+            self._fit(X, y, epochs=self.epochs, incremental=self.warm_start,
+                      sample_weight=sample_weight)
+            context.call_on_fit_task_end(estimator=self, X=X, y=y)
+        return self
 
     def partial_fit(self, X, y=None, classes=None, epochs=1, sample_weight=None):
         """Continue training for ``epochs`` more epochs (one by default).

@@ -221,8 +221,10 @@ scorer_, n_splits_, refit_time_, multimetric_
 
         search_ctx = None
         if callback_ctx is not None:
+            # rounds are numbered by their first candidate (what a logger names runs by)
             search_ctx = callback_ctx.subcontext(
                 task_name="search", max_subtasks=None if stoppers else n_rounds,
+                sequential_subtasks=False,
             ).call_on_fit_task_begin(estimator=self)
 
         start = time.perf_counter()
@@ -239,8 +241,8 @@ scorer_, n_splits_, refit_time_, multimetric_
                 round_ctx = None
                 if search_ctx is not None:
                     round_ctx = search_ctx.subcontext(
-                        task_name="bayes-round", max_subtasks=k * self.n_splits_,
-                        sequential_subtasks=False,
+                        task_name="bayes-round", task_id=len(self._round_scores),
+                        max_subtasks=k * self.n_splits_, sequential_subtasks=False,
                     ).call_on_fit_task_begin(estimator=self)
                 # sklearn prints "Fitting k folds for each of n candidates" when
                 # self.verbose > 0: every round here, so only from verbose >= 2.
