@@ -149,6 +149,10 @@ def add_parser(subparsers):
     outputs.add_argument("--save", metavar="MODEL",
                          help="save the search and its refitted best pipeline with "
                          "sktune.save (no pickle), for 'sktune predict' and 'sktune report'")
+    outputs.add_argument("--tensorboard", metavar="DIR",
+                         help="log every fit (per-epoch losses, scores, lr) and every "
+                         "candidate (an HParams session with its CV scores) to TensorBoard "
+                         "under DIR; then run: tensorboard --logdir DIR")
     outputs.add_argument("--json", action="store_true",
                          help="print one JSON summary on stdout, and nothing else there")
     chatter = outputs.add_mutually_exclusive_group()
@@ -177,6 +181,12 @@ def _check_tune_args(args):
         output_path(args.report, "report", (".html", ".htm", ".md", ".markdown"))
     if args.save is not None:
         output_path(args.save, "model file")
+    if args.tensorboard is not None:
+        try:
+            import tensorboard  # noqa: F401  (torch writes; tensorboard's protobufs needed)
+        except ImportError:
+            raise CLIError("--tensorboard needs tensorboard: pip install "
+                           "\"sktune[tensorboard]\".") from None
 
 
 def _check_data_args(args, images):
@@ -305,6 +315,11 @@ def run(args):
     mode = progress_mode(quiet=args.quiet, verbose=args.verbose)
     progress = SearchProgress(None, mode=mode, description=f"{args.search} search")
     search, progress.total = make_search(args, pipe, spec, progress)
+    if args.tensorboard is not None:
+        from ..tracking import TensorBoardLogger
+
+        logger = TensorBoardLogger(args.tensorboard)
+        search.set_callbacks(logger)
     _describe_run(args, data, spec, progress.total, printer)
     loaded = time.perf_counter()
     _fit_search(args, search, data, progress, printer)
@@ -313,6 +328,10 @@ def run(args):
     summary["timings"] = {"load_s": round(loaded - started, 3),
                           "search_s": round(searched - loaded, 3)}
     _tune_outputs(args, search, data, summary, printer)
+    if args.tensorboard is not None:
+        summary["paths"]["tensorboard_run"] = logger.run_dir_
+        printer.out(f"TensorBoard logs in {logger.run_dir_}; watch them with: "
+                    f"tensorboard --logdir {args.tensorboard}")
     summary["timings"]["total_s"] = round(time.perf_counter() - started, 3)
     if args.json:
         print(json.dumps(_plain(summary)))
@@ -391,7 +410,8 @@ def _tune_results(args, search, data, search_seconds, printer):
         "best_params": best, "best_cv_score": float(search.best_score_),
         "test_score": test_score, "test_rmse": test_rmse, "random_state": args.random_state,
         "refit_s": round(float(getattr(search, "refit_time_", 0.0)), 3),
-        "paths": {"report": args.report, "model": args.save, "checkpoint": args.checkpoint},
+        "paths": {"report": args.report, "model": args.save, "checkpoint": args.checkpoint,
+                  "tensorboard": args.tensorboard},
     }
     printer.out(f"searched {n_candidates} candidates in {format_seconds(search_seconds)}: "
                 f"{n_fits} fits, {failed} failed")

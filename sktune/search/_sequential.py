@@ -173,6 +173,20 @@ class RoundBasedSearchCV(BaseSearchCV):
         self._round_scores, self._best_scores = [], []
         self.n_rounds_ = 0
 
+    def _round_context(self, search_ctx, task_name, candidate_ids):
+        """The scikit-learn callback context of one round, begun.
+
+        ``candidate_ids`` number the round's candidates within the whole search
+        (in the order they are evaluated); callbacks read them as the search's
+        ``_round_candidate_ids`` when the round begins (TensorBoard runs are
+        named by them).
+        """
+        self._round_candidate_ids = [int(i) for i in candidate_ids]
+        return search_ctx.subcontext(
+            task_name=task_name, max_subtasks=len(self._round_candidate_ids) * self.n_splits_,
+            sequential_subtasks=False,
+        ).call_on_fit_task_begin(estimator=self)
+
     def _after_round(self, new_scores, results, start, stoppers):
         """Record a round's scores; True when a stopping callback asks to stop."""
         self.n_rounds_ += 1

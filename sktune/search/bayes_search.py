@@ -221,10 +221,8 @@ scorer_, n_splits_, refit_time_, multimetric_
 
         search_ctx = None
         if callback_ctx is not None:
-            # rounds are numbered by their first candidate (what a logger names runs by)
             search_ctx = callback_ctx.subcontext(
                 task_name="search", max_subtasks=None if stoppers else n_rounds,
-                sequential_subtasks=False,
             ).call_on_fit_task_begin(estimator=self)
 
         start = time.perf_counter()
@@ -240,10 +238,9 @@ scorer_, n_splits_, refit_time_, multimetric_
                 self.optimizer_time_ += time.perf_counter() - tick
                 round_ctx = None
                 if search_ctx is not None:
-                    round_ctx = search_ctx.subcontext(
-                        task_name="bayes-round", task_id=len(self._round_scores),
-                        max_subtasks=k * self.n_splits_, sequential_subtasks=False,
-                    ).call_on_fit_task_begin(estimator=self)
+                    first = len(self._round_scores)  # candidates evaluated before
+                    round_ctx = self._round_context(search_ctx, "bayes-round",
+                                                    range(first, first + k))
                 # sklearn prints "Fitting k folds for each of n candidates" when
                 # self.verbose > 0: every round here, so only from verbose >= 2.
                 verbose, self.verbose = self.verbose, max(self.verbose - 1, 0)

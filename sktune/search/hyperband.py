@@ -217,6 +217,11 @@ scorer_, n_splits_, refit_time_, multimetric_
         evaluate_candidates, cv = self._rounds(evaluate_candidates)
         n_rungs = sum(len(rungs) for rungs in self.brackets_)
         model_dir = self.model_dir or tempfile.mkdtemp(prefix="sktune-hyperband-")
+        search_ctx = None
+        if callback_ctx is not None:
+            search_ctx = callback_ctx.subcontext(
+                task_name="search", max_subtasks=None if stoppers else n_rungs,
+            ).call_on_fit_task_begin(estimator=self)
         start = time.perf_counter()
         self._start_rounds()
         self.optimizer_time_ = 0.0
@@ -243,12 +248,17 @@ scorer_, n_splits_, refit_time_, multimetric_
                             "n_resources": [rung.epochs] * len(alive),
                             "candidate": [cid for cid, _, _ in alive]}
                     self._new_models = []
+                    rung_ctx = (None if search_ctx is None else self._round_context(
+                        search_ctx, "hyperband-rung", more["candidate"]))
                     try:
                         verbose, self.verbose = self.verbose, max(self.verbose - 1, 0)
-                        results = evaluate_candidates(candidates, cv=cv, more_results=more)
+                        results = evaluate_candidates(candidates, cv=cv, more_results=more,
+                                                      callback_ctx=rung_ctx)
                     finally:
                         self.verbose = verbose
                         new_models, self._new_models = self._new_models, None
+                    if rung_ctx is not None:
+                        rung_ctx.call_on_fit_task_end(estimator=self)
                     self._count_epochs(alive, new_models, rung.epochs, previous)
                     alive = _with_models(alive, new_models, self.n_splits_)
                     for c in candidates:
@@ -268,6 +278,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         finally:
             if self.model_dir is None:
                 shutil.rmtree(model_dir, ignore_errors=True)
+        if search_ctx is not None:
+            search_ctx.call_on_fit_task_end(estimator=self)
         self._finish(results)
 
     def _count_epochs(self, alive, new_models, epochs, previous):

@@ -165,12 +165,18 @@ class TensorBoardLogger:
         os.makedirs(path, exist_ok=True)
         self.run_dir_ = path
         self._n_splits = None
+        self._rounds = {}  # round task id -> its candidates' ids (sktune's searches)
         self._fits = 0
 
     def on_fit_task_begin(self, estimator, context, **kwargs):
-        """Note the number of folds when the search starts its candidates."""
+        """Note the number of folds when the search starts its candidates, and the
+        candidates of each round of sktune's round-based searches."""
         if context.task_name == "search":  # n_splits_ is known from here on
             self._n_splits = getattr(estimator, "n_splits_", None)
+        ids = getattr(estimator, "_round_candidate_ids", None)
+        if ids is not None and context.parent is not None \
+                and context.parent.task_name == "search":
+            self._rounds[context.task_id] = list(ids)
 
     def on_fit_task_end(self, estimator, context, **kwargs):
         """Never stops anything."""
@@ -192,9 +198,9 @@ class TensorBoardLogger:
         if _EVALUATION in names and self._n_splits:
             i = names.index(_EVALUATION)
             task = path[i][1]
-            # sktune's round-based searches number each round by its first candidate
-            offset = path[i - 1][1] if i > 0 and names[i - 1].endswith("-round") else 0
-            candidate, fold = offset + task // self._n_splits, task % self._n_splits
+            position, fold = task // self._n_splits, task % self._n_splits
+            ids = self._rounds.get(path[i - 1][1]) if names[i - 2:i - 1] == ["search"] else None
+            candidate = position if ids is None else ids[position]
             return os.path.join(f"candidate-{candidate:03d}", f"fold-{fold}")
         self._fits += 1
         return "fit" if self._fits == 1 else f"fit-{self._fits}"
@@ -211,13 +217,24 @@ class TensorBoardLogger:
         metrics = sorted(k for k in results
                          if k.startswith("mean_test_") or
                          (k.startswith("split") and "_test_" in k))
-        for i, params in enumerate(results["params"]):
-            hp = {k: _hparam_value(v) for k, v in params.items()}
-            values = {f"cv/{k}": float(results[k][i]) for k in metrics}
+        # Hyperband has a row per (candidate, rung): one session per candidate, its
+        # scores at each rung as steps (the epochs), its last rung's as its values
+        ids = results.get("candidate", range(len(results["params"])))
+        steps = results.get("n_resources", [0] * len(results["params"]))
+        rows = {}
+        for row, candidate in enumerate(ids):
+            rows.setdefault(int(candidate), []).append(row)
+        for candidate, its_rows in rows.items():
+            last = its_rows[-1]
+            hp = {k: _hparam_value(v) for k, v in results["params"][last].items()}
+            values = {f"cv/{k}": float(results[k][last]) for k in metrics}
             exp, ssi, sei = hparams(hp, values)
-            writer = _summary_writer(os.path.join(self.run_dir_, f"candidate-{i:03d}"))
+            writer = _summary_writer(os.path.join(self.run_dir_,
+                                                  f"candidate-{candidate:03d}"))
             for summary in (exp, ssi, sei):
                 writer.file_writer.add_summary(summary)
-            for tag, value in values.items():
-                writer.add_scalar(tag, value, global_step=0)
+            for row in its_rows:
+                for k in metrics:
+                    writer.add_scalar(f"cv/{k}", float(results[k][row]),
+                                      global_step=int(steps[row]))
             writer.close()

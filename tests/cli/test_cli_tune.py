@@ -425,3 +425,24 @@ def test_python_dash_m_and_console_script(folder, tmp_path):
     assert done.stderr == ("sktune tune: error: data file 'missing.csv' does not exist (DATA is "
                            "a .csv or .parquet file, or one of the bundled datasets 'digits', "
                            "'iris', 'wine', 'breast_cancer', 'diabetes').\n")
+
+
+def test_tensorboard_logs_the_search_and_prints_how_to_watch(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    from sktune.cli import main
+
+    logs = tmp_path / "tb"
+    assert main(["tune", "--data", "iris", "--n-iter", "2", "--cv", "2", "--tensorboard",
+                 str(logs), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    run = summary["paths"]["tensorboard_run"]
+    assert summary["paths"]["tensorboard"] == str(logs) and run.startswith(str(logs))
+    folders = sorted(os.path.relpath(d, run) for d, _, files in os.walk(run) if files)
+    assert folders == ["candidate-000", "candidate-000/fold-0", "candidate-000/fold-1",
+                       "candidate-001", "candidate-001/fold-0", "candidate-001/fold-1",
+                       "refit"]
+    assert main(["tune", "--data", "iris", "--n-iter", "2", "--cv", "2", "--tensorboard",
+                 str(logs), "--quiet"]) == 0
+    assert len(os.listdir(logs)) == 2  # a second search never writes into the first's runs
+    main(["tune", "--data", "iris", "--n-iter", "2", "--cv", "2", "--tensorboard", str(logs)])
+    assert f"tensorboard --logdir {logs}" in capsys.readouterr().out

@@ -154,3 +154,34 @@ def test_on_a_dask_cluster(tmp_path):
         search = bayes().set_callbacks(logger).fit(X, y)
     check_search_logs(search, logger)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_hyperband_rungs_continue_each_candidates_runs(tmp_path):
+    from sktune import HyperbandSearchCV
+
+    logger = TensorBoardLogger(tmp_path, name="hb")
+    search = HyperbandSearchCV(net(), {"lr": (1e-3, 1e-1, "log-uniform")}, max_epochs=4,
+                               factor=2, n_brackets=1, cv=2, random_state=0)
+    search.set_callbacks(logger).fit(X, y)
+    runs = read(logger.run_dir_)
+    results = search.cv_results_
+    candidates = sorted(set(results["candidate"]))
+    assert {r for r in runs.Runs() if "/" not in r} == \
+        {f"candidate-{c:03d}" for c in candidates} | {"refit"}
+    for c in candidates:
+        rows = [i for i, k in enumerate(results["candidate"]) if k == c]
+        epochs = results["n_resources"][rows[-1]]
+        for fold in range(2):
+            run = f"candidate-{c:03d}/fold-{fold}"
+            # one run per (candidate, fold), continued rung after rung: epochs 1..final
+            assert [e.step for e in runs.Scalars(run, "loss/train")] == \
+                list(range(1, epochs + 1))
+            assert_allclose(scalars(runs, run, "lr"), [results["params"][rows[0]]["lr"]]
+                            * epochs, rtol=1e-6)
+        # the session: the score at each rung (steps = epochs), the last one its value
+        session = runs.Scalars(f"candidate-{c:03d}", "cv/mean_test_score")
+        assert [e.step for e in session] == [results["n_resources"][i] for i in rows]
+        assert [e.value for e in session] == pytest.approx(
+            [results["mean_test_score"][i] for i in rows], abs=1e-6)
+    assert max(len(r) for r in [[i for i, k in enumerate(results["candidate"]) if k == c]
+                                for c in candidates]) > 1  # some candidate was promoted
