@@ -64,30 +64,35 @@ def _hparam_value(value):
 class _EpochScalars(Callback):
     """skorch callback: the scalars of each epoch of one fit into one run folder.
 
-    Continued training (``partial_fit``, Hyperband's next rung) appends to the
-    same run; a fresh fit first removes the run's event files left by a fit
-    that an interruption cut short (a resumed search re-runs it).
+    The run holds one event file. Training that starts again on the same
+    network (``partial_fit``, Hyperband's next rung, possibly in another
+    process) replaces it with one that rewrites the epochs so far from the
+    network's history and goes on from there: TensorBoard reads a run's files
+    in name order, which need not be the order they were written in. A fit
+    re-run after an interruption replaces what the cut-short fit had written.
     """
 
-    def __init__(self, path, fresh=True):
+    def __init__(self, path):
         self.path = path
-        self.fresh = fresh
 
     def on_train_begin(self, net, **kwargs):
-        if self.fresh and os.path.isdir(self.path):
+        if os.path.isdir(self.path):
             for name in os.listdir(self.path):
                 if name.startswith("events.out.tfevents"):
                     os.remove(os.path.join(self.path, name))
-        self.fresh = False
         self.writer_ = _summary_writer(self.path)
+        for row in net.history:  # the epochs trained before this call
+            self._write(row)
 
-    def on_epoch_end(self, net, **kwargs):
-        row = net.history[-1]
+    def _write(self, row):
         step = int(row["epoch"])
         for key, tag in _SCALARS.items():
             value = row.get(key)
             if isinstance(value, (int, float)) and math.isfinite(value):
                 self.writer_.add_scalar(tag, value, global_step=step)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._write(net.history[-1])
 
     def on_train_end(self, net, **kwargs):
         self.writer_.close()
@@ -208,7 +213,7 @@ class TensorBoardLogger:
     def fit_callback(self, context):
         """A skorch callback that writes the fit's epochs to its run (sktune's networks
         call this when they start training)."""
-        return _EpochScalars(os.path.join(self.run_dir_, self.run_name(context)), fresh=True)
+        return _EpochScalars(os.path.join(self.run_dir_, self.run_name(context)))
 
     # -- HParams -----------------------------------------------------------------------
     def _write_sessions(self, results):

@@ -62,7 +62,8 @@ def test_tune_writes_json_report_and_model(folder, tmp_path, capsys):
     assert summary["scoring"] == "accuracy" and summary["n_features"] == 4
     assert set(summary["best_params"]) == {"lr", "hidden_layer_sizes", "epochs"}
     assert 0 <= summary["best_cv_score"] <= 1 and 0 <= summary["test_score"] <= 1
-    assert summary["paths"] == {"report": str(report), "model": str(model), "checkpoint": None}
+    assert summary["paths"] == {"report": str(report), "model": str(model), "checkpoint": None,
+                                "tensorboard": None}
     assert {"load_s", "search_s", "report_s", "save_s", "total_s"} <= set(summary["timings"])
 
     assert "Confusion matrix" in report.read_text(encoding="utf-8")

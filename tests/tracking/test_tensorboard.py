@@ -185,3 +185,16 @@ def test_hyperband_rungs_continue_each_candidates_runs(tmp_path):
             [results["mean_test_score"][i] for i in rows], abs=1e-6)
     assert max(len(r) for r in [[i for i, k in enumerate(results["candidate"]) if k == c]
                                 for c in candidates]) > 1  # some candidate was promoted
+
+
+def test_continued_training_keeps_one_ordered_event_file(tmp_path):
+    logger = TensorBoardLogger(tmp_path, name="warm")
+    clf = net().set_callbacks(logger).fit(X, y)
+    for _ in range(11):  # more writers than one digit of torch's file counter
+        clf.partial_fit(X, y)
+    run = os.path.join(logger.run_dir_, "fit")
+    assert len([f for f in os.listdir(run) if f.startswith("events.out")]) == 1
+    runs = read(logger.run_dir_)
+    assert [e.step for e in runs.Scalars("fit", "loss/train")] == list(range(1, EPOCHS + 12))
+    assert_allclose(scalars(runs, "fit", "loss/train"), clf.history_[:, "train_loss"],
+                    rtol=1e-5)
