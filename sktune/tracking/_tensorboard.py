@@ -156,6 +156,9 @@ class TensorBoardLogger:
         self.log_dir = log_dir
         self.name = name
 
+    def __repr__(self):
+        return f"TensorBoardLogger(log_dir={os.fspath(self.log_dir)!r}, name={self.name!r})"
+
     # -- scikit-learn's callback hooks (the search's process) ---------------------------
     def setup(self, estimator, context):
         """Choose and create this search's folder (scikit-learn calls it once per fit)."""

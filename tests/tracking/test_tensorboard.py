@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from joblib import parallel_config
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -124,6 +125,19 @@ def test_the_logger_holds_no_writer_and_pickles(tmp_path):
     assert again.run_dir_ == logger.run_dir_
     fitted = pickle.loads(pickle.dumps(search.best_estimator_))  # its net kept the callback
     assert fitted.score(X, y) == search.best_estimator_.score(X, y)
+    (copied,) = clone(search)._skl_callbacks  # scikit-learn's clone keeps callbacks
+    assert isinstance(copied, TensorBoardLogger) and copied.log_dir == logger.log_dir
+    assert repr(logger) == f"TensorBoardLogger(log_dir={str(tmp_path)!r}, name='p')"
+
+
+def test_randomized_search_is_logged_like_the_others(tmp_path):
+    from scipy.stats import loguniform
+    from sklearn.model_selection import RandomizedSearchCV
+
+    logger = TensorBoardLogger(tmp_path, name="random")
+    search = RandomizedSearchCV(net(), {"lr": loguniform(1e-3, 1e-1)}, n_iter=3, cv=2,
+                                random_state=0).set_callbacks(logger).fit(X, y)
+    check_search_logs(search, logger)
 
 
 def test_a_resumed_search_adds_no_duplicate_runs(tmp_path):
