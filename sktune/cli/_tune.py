@@ -162,7 +162,8 @@ def add_parser(subparsers):
                          help="progress lines even when stderr is not a terminal, full "
                          "warnings, and tracebacks of failures")
     outputs.add_argument("--print-space", action="store_true",
-                         help="print the model's default search space as YAML and exit")
+                         help="print the model's default search space as YAML and exit "
+                         "(with --data DIR, the space for that image folder)")
     parser.set_defaults(run=run, usage_error=parser.error)
 
 
@@ -289,7 +290,8 @@ def run(args):
     if args.data is None and not args.print_space:
         args.usage_error("the following arguments are required: --data")
     if args.print_space:
-        return _print_space(args.model)
+        return _print_space(args.model, images=args.data is not None
+                            and is_image_folder(args.data))
     if args.n_iter is not None and args.search in ("grid", "hyperband"):
         printer.note(f"--n-iter does not apply to --search {args.search}; ignored.")
     images = is_image_folder(args.data)
@@ -339,14 +341,15 @@ def run(args):
     return 0
 
 
-def _print_space(model):
+def _print_space(model, images=False):
     import yaml
 
     from ._space_file import default_space
 
-    print(f"# default search space of --model {model}; epochs is fixed at {EPOCHS[model]} "
-          "unless a space file gives it")
-    for name, spec in default_space(model).items():
+    what = " on an image folder" if images else ""
+    print(f"# default search space of --model {model}{what}; epochs is fixed at "
+          f"{EPOCHS[model]} unless a space file gives it")
+    for name, spec in default_space(model, images=images).items():
         flow = yaml.safe_dump(spec, default_flow_style=True, sort_keys=False, width=10**6)
         print(f"{name}: {flow.strip()}")
     return 0

@@ -107,3 +107,13 @@ def test_errors_say_what_applies_to_image_folders(folders, tuned, capsys):
     assert "holds no image" in capsys.readouterr().err
     assert main(["predict", str(tuned), "digits"]) == 1
     assert "tuned on a folder of images" in capsys.readouterr().err
+
+
+def test_print_space_of_an_image_folder_adds_the_shift(folders, capsys):
+    assert main(["tune", "--print-space", "--model", "cnn", "--data",
+                 str(folders / "train")]) == 0
+    with_images = capsys.readouterr().out
+    assert "on an image folder" in with_images
+    assert "train_transform__max_shift: {categories: [0, 1, 2]" in with_images
+    assert main(["tune", "--print-space", "--model", "cnn"]) == 0
+    assert "train_transform__max_shift" not in capsys.readouterr().out
