@@ -187,14 +187,16 @@ class TensorBoardLogger:
             self._rounds[context.task_id] = list(ids)
 
     def on_fit_task_end(self, estimator, context, **kwargs):
-        """Never stops anything."""
+        """When a search's fit has succeeded: one HParams session per candidate of
+        ``cv_results_`` (a failed fit, whose ``cv_results_`` may be a previous fit's,
+        writes none). Never stops anything."""
+        results = getattr(estimator, "cv_results_", None)
+        if context.parent is None and results is not None:
+            self._write_sessions(results)
         return False
 
     def teardown(self, estimator, context):
-        """After a search: one HParams session per candidate of ``cv_results_``."""
-        results = getattr(estimator, "cv_results_", None)
-        if results is not None:
-            self._write_sessions(results)
+        """Nothing to close: every fit closes its own writer."""
 
     # -- what a network asks (in the process of its fit) --------------------------------
     def run_name(self, context):

@@ -212,3 +212,13 @@ def test_continued_training_keeps_one_ordered_event_file(tmp_path):
     assert [e.step for e in runs.Scalars("fit", "loss/train")] == list(range(1, EPOCHS + 12))
     assert_allclose(scalars(runs, "fit", "loss/train"), clf.history_[:, "train_loss"],
                     rtol=1e-5)
+
+
+def test_a_failed_search_writes_no_sessions_even_with_old_results(tmp_path):
+    search = bayes(n_iter=2).fit(X, y)  # cv_results_ from a first, successful fit
+    logger = TensorBoardLogger(tmp_path, name="failed")
+    search.set_params(error_score="raise", estimator__lr_schedule="no-such-schedule")
+    with pytest.raises(ValueError):
+        search.set_callbacks(logger).fit(X, y)
+    # no HParams session: the old cv_results_ are not this fit's
+    assert not read(logger.run_dir_).PluginRunToTagToContent(metadata.PLUGIN_NAME)
