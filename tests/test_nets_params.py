@@ -18,7 +18,7 @@ DECLARED = [
     "momentum", "lr_schedule", "batch_size", "epochs", "penalty", "alpha", "l1_ratio",
     "early_stopping", "validation_fraction", "n_iter_no_change", "tol", "random_state",
     "device", "torch_threads", "verbose", "warm_start", "callbacks", "train_transform",
-    "num_workers",
+    "num_workers", "max_grad_norm",
 ]
 
 

@@ -142,6 +142,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         "callbacks": [None, list],
         "train_transform": [None, callable],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -172,6 +173,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         callbacks=None,
         train_transform=None,
         num_workers=0,
+        max_grad_norm=None,
         **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -200,6 +202,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         self.callbacks = callbacks
         self.train_transform = train_transform
         self.num_workers = num_workers
+        self.max_grad_norm = max_grad_norm
         vars(self).update(kwargs)
 
     # -- parameters ------------------------------------------------------
@@ -361,6 +364,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             valid_scoring=self._valid_scoring if self._validation_fraction() else None,
             train_transform=self.train_transform,
             num_workers=int(self.num_workers),
+            max_grad_norm=float(self.max_grad_norm or 0.0),
             **extra,
             **routed,
         )

@@ -98,11 +98,14 @@ class TrainingNet(NeuralNet):
         prediction batches).
     num_workers : int
         ``DataLoader`` worker processes for dataset inputs (:class:`SampleData`).
+    max_grad_norm : float
+        Clip the gradients of the learnable parameters to this global L2 norm
+        after every backward pass (0: no clipping).
     """
 
     def __init__(self, *args, l1_penalty=0.0, l2_in_loss=0.0, weight_decay=0.0,
                  valid_scoring=None, target_scale=None, train_transform=None, num_workers=0,
-                 **kwargs):
+                 max_grad_norm=0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_penalty = l1_penalty
         self.l2_in_loss = l2_in_loss
@@ -111,6 +114,7 @@ class TrainingNet(NeuralNet):
         self.target_scale = target_scale
         self.train_transform = train_transform
         self.num_workers = num_workers
+        self.max_grad_norm = max_grad_norm
 
     # -- components --------------------------------------------------------
     @property
@@ -165,7 +169,18 @@ class TrainingNet(NeuralNet):
         ]
         groups = [g for g in groups if g["params"]]
         self.optimizer_ = self.optimizer(groups, **kwargs)
+        self.clipped_parameters_ = params if self.max_grad_norm else None
         return self
+
+    def _clip_gradients(self):
+        """Scale the gradients down to ``max_grad_norm`` (global L2 norm), if set."""
+        if self.clipped_parameters_ is not None:
+            torch.nn.utils.clip_grad_norm_(self.clipped_parameters_, self.max_grad_norm)
+
+    def train_step_single(self, batch, **fit_params):
+        step = super().train_step_single(batch, **fit_params)
+        self._clip_gradients()  # before on_grad_computed and the optimiser's step
+        return step
 
     def get_dataset(self, X, y=None):
         if isinstance(X, (TensorData, SampleData)):
@@ -313,7 +328,7 @@ class TrainingNet(NeuralNet):
         # One train() call per epoch, no closures, no notifications nobody listens to.
         self._set_training(True)
         module, optimizer, history = self.module_, self.optimizer_, self.history
-        loss_fn = self.get_loss
+        loss_fn, clip = self.get_loss, self._clip_gradients
         batch_count = 0
         scaled = self.target_scale is not None
         for Xi, yi in iterator:
@@ -322,6 +337,7 @@ class TrainingNet(NeuralNet):
             y_pred = module(Xi)
             loss = loss_fn(y_pred, yi, X=Xi, training=True)
             loss.backward()
+            clip()
             value = loss.item()
             if scaled:
                 history.record_batch("train_loss_scaled", value)

@@ -109,6 +109,10 @@ or skorch callback, default=None
         ``DataLoader`` processes that read the samples of a dataset ``X``
         while the network trains (0: read in the fit's own process). Results
         do not depend on it. Arrays do not use it.
+    max_grad_norm : float or None, default=None
+        Clip the gradients to this global L2 norm (over all learnable
+        parameters, as ``torch.nn.utils.clip_grad_norm_``) after every
+        backward pass, before the optimiser's step; None or 0 is no clipping.
     **kwargs
         ``module__<arg>``, ``optimizer__<arg>``, ``criterion__<arg>`` and
         ``lr_schedule__<arg>`` parameters, routed as described above.
