@@ -253,8 +253,7 @@ class LoaderBatches:
     training's random stream.
     """
 
-    def __init__(self, data, batch_size, shuffle=False, num_workers=0, device="cpu",
-                 persistent=False):
+    def __init__(self, data, batch_size, shuffle=False, num_workers=0, device="cpu"):
         from torch.utils.data import DataLoader
 
         self.device = torch.device(device)
@@ -265,7 +264,7 @@ class LoaderBatches:
                                  num_workers=workers, collate_fn=_whole_batch, generator=seeds,
                                  multiprocessing_context=_worker_context() if workers else None,
                                  pin_memory=self.pin,
-                                 persistent_workers=persistent and workers > 0)
+                                 persistent_workers=workers > 0)  # across epochs
 
     def __len__(self):
         return len(self.loader)

@@ -195,8 +195,7 @@ class TrainingNet(NeuralNet):
             batches = SliceBatches(dataset, size, shuffle=training)
         elif isinstance(dataset, SampleData):  # samples read as batches ask for them
             batches = LoaderBatches(dataset, self.batch_size, shuffle=training,
-                                    num_workers=self.num_workers, device=self.device,
-                                    persistent=True)
+                                    num_workers=self.num_workers, device=self.device)
         else:
             batches = super().get_iterator(dataset, training=training)
         if training and self.train_transform is not None:

@@ -11,17 +11,15 @@ accepted and has no effect, and one sktune cannot honour raises a
 
 import warnings
 
-__all__ = ["optimizer_arguments", "SKOPT_ONLY_NO_EFFECT"]
+__all__ = ["optimizer_arguments"]
 
-#: skopt options accepted for compatibility that change nothing here (why, for the docs).
-SKOPT_ONLY_NO_EFFECT = {
-    "n_jobs": "the acquisition is maximised as one batched problem",
-    "acq_optimizer": "acquisitions are always maximised by sampling candidates, then "
-                     "multi-start L-BFGS-B",
-    "random_state": "as in scikit-optimize, BayesSearchCV(random_state=...) seeds the "
-                    "optimiser",
-    "model_queue_size": "the optimiser keeps its current model only",
-}
+#: skopt options accepted for compatibility that change nothing here.
+_NO_EFFECT = (
+    "n_jobs",            # the acquisition is maximised as one batched problem
+    "acq_optimizer",     # always: sampled candidates, then multi-start L-BFGS-B (checked below)
+    "random_state",      # as in skopt, BayesSearchCV(random_state=...) seeds the optimiser
+    "model_queue_size",  # the optimiser keeps its current model only
+)
 _ACQ_OPTIMIZERS = ("auto", "lbfgs", "sampling")
 #: skopt's acq_optimizer_kwargs keys -> sktune's (None: accepted, no effect).
 _ACQ_OPTIMIZER_KEYS = {"n_points": "n_candidates", "n_restarts_optimizer": "n_restarts",
@@ -29,7 +27,7 @@ _ACQ_OPTIMIZER_KEYS = {"n_points": "n_candidates", "n_restarts_optimizer": "n_re
 _SKTUNE_KEYS = ("n_initial_points", "acq_func", "acq_optimizer_kwargs")
 _SKOPT_KEYS = ("base_estimator", "n_random_starts", "initial_point_generator",
                "space_constraint", "acq_func_kwargs", "avoid_duplicates",
-               *SKOPT_ONLY_NO_EFFECT)
+               *_NO_EFFECT)
 
 
 def _base_estimator(value):
