@@ -18,7 +18,8 @@ DECLARED = [
     "momentum", "lr_schedule", "batch_size", "epochs", "penalty", "alpha", "l1_ratio",
     "early_stopping", "validation_fraction", "n_iter_no_change", "tol", "random_state",
     "device", "torch_threads", "verbose", "warm_start", "callbacks", "train_transform",
-    "num_workers", "max_grad_norm",
+    "num_workers", "max_grad_norm", "freeze", "unfreeze_at", "lr_multipliers", "reinit_head",
+    "precision",
 ]
 
 
@@ -138,7 +139,14 @@ INVALID = [
     (dict(hidden_layer_sizes=(0,)), ["hidden_layer_sizes", "(0,)", "positive"]),
     (dict(hidden_layer_sizes=(10, -3)), ["hidden_layer_sizes", "(10, -3)", "positive"]),
     (dict(hidden_layer_sizes=(10.5,)), ["hidden_layer_sizes", "10.5"]),
-    (dict(module=MLP(4, 2)), ["module", "instance", "module__"]),
+    (dict(module=MLP(4, 2), module__dropout=0.5), ["instance", "module__", "dropout"]),
+    (dict(precision="8"), ["precision", "8", "bf16"]),
+    (dict(freeze=1.5), ["freeze", "1.5"]),
+    (dict(freeze=["a", 3]), ["freeze", "patterns"]),
+    (dict(unfreeze_at=-1), ["unfreeze_at", "-1"]),
+    (dict(lr_multipliers={"layers.0": -1.0}), ["lr_multipliers", ">= 0"]),
+    (dict(lr_multipliers=0.0), ["lr_multipliers", "0.0"]),
+    (dict(reinit_head=3), ["reinit_head", "3"]),
     (dict(module=int), ["module", "int"]),
     (dict(lr_schedule__gamma=0.5), ["lr_schedule__", "gamma", "None", "step"]),
     (dict(lr_schedule="constant", lr_schedule__gamma=0.5), ["gamma", "constant", "cosine"]),

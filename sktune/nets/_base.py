@@ -143,6 +143,11 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         "train_transform": [None, callable],
         "num_workers": [Interval(Integral, 0, None, closed="left")],
         "max_grad_norm": [None, Interval(Real, 0, None, closed="left")],
+        "freeze": [None, Interval(Integral, 0, None, closed="left"), str, list, tuple],
+        "unfreeze_at": [None, Interval(Integral, 0, None, closed="left")],
+        "lr_multipliers": [None, dict, Interval(Real, 0, None, closed="neither")],
+        "reinit_head": ["boolean", str],
+        "precision": [StrOptions({"32", "bf16", "16"})],
     }
 
     def __init__(
@@ -174,6 +179,11 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         train_transform=None,
         num_workers=0,
         max_grad_norm=None,
+        freeze=None,
+        unfreeze_at=None,
+        lr_multipliers=None,
+        reinit_head=False,
+        precision="32",
         **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -203,6 +213,11 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         self.train_transform = train_transform
         self.num_workers = num_workers
         self.max_grad_norm = max_grad_norm
+        self.freeze = freeze
+        self.unfreeze_at = unfreeze_at
+        self.lr_multipliers = lr_multipliers
+        self.reinit_head = reinit_head
+        self.precision = precision
         vars(self).update(kwargs)
 
     # -- parameters ------------------------------------------------------
@@ -252,12 +267,27 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             )
         if self.module is not None and not (
             isinstance(self.module, type) and issubclass(self.module, torch.nn.Module)
-        ):
+        ) and not isinstance(self.module, torch.nn.Module):
             raise ValueError(
-                f"module must be None or a torch.nn.Module subclass (the class, not an "
-                f"instance); got {self.module!r}. Pass constructor arguments as "
-                "module__<name>=value."
+                f"module must be None, a torch.nn.Module subclass (built with module__<name> "
+                f"arguments) or an nn.Module instance (a pretrained network, copied for each "
+                f"fit); got {self.module!r}."
             )
+        if isinstance(self.module, torch.nn.Module) and self._routed_params("module"):
+            raise ValueError(
+                f"module is an instance ({type(self.module).__name__}), so the module__ "
+                f"parameters {sorted(self._routed_params('module'))} have nothing to build; "
+                "pass the class as module to build it from them, or drop them.")
+        if isinstance(self.freeze, (list, tuple)) and not all(
+                isinstance(p, str) for p in self.freeze):
+            raise ValueError(f"freeze must be an int, a pattern or a list of patterns "
+                             f"(str); got {self.freeze!r}.")
+        if isinstance(self.lr_multipliers, dict) and not all(
+                isinstance(k, str) and isinstance(v, Real) and v >= 0
+                for k, v in self.lr_multipliers.items()):
+            raise ValueError(f"lr_multipliers must map patterns (str) to factors >= 0 "
+                             f"(or be one float: the layer-wise decay); got "
+                             f"{self.lr_multipliers!r}.")
         if not isinstance(self.optimizer, str) and not (
             isinstance(self.optimizer, type) and issubclass(self.optimizer, torch.optim.Optimizer)
         ):
@@ -290,7 +320,8 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             "dropout": self.dropout,
         }
         shape = getattr(self, "_sample_shape", None)
-        if shape is not None and len(shape) == 3:  # images: their (C, H, W) as fitted
+        # n-D samples as fitted: images' (C, H, W), sequences' (steps, features)
+        if shape is not None and len(shape) == getattr(module_cls, "input_ndim", 3):
             derived["input_shape"] = tuple(int(s) for s in shape)
         accepted = inspect.signature(module_cls).parameters
         kwargs = {k: v for k, v in derived.items() if k in accepted}
@@ -332,14 +363,22 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             return self.validation_fraction
         return 0.1 if self.early_stopping else None
 
+    def _module_class(self):
+        """The network's class (the class of a pretrained instance)."""
+        if isinstance(self.module, torch.nn.Module):
+            return type(self.module)
+        return MLP if self.module is None else self.module
+
     def _build_net(self, sizes, n_features, n_outputs, device):
-        module_cls = MLP if self.module is None else self.module
+        instance = isinstance(self.module, torch.nn.Module)
+        module_cls = self._module_class()
         optimizer_cls = OPTIMIZERS.get(self.optimizer, self.optimizer)
         l1, l2 = penalty_coefficients(self.penalty, self.alpha, self.l1_ratio)
         coupled = optimizer_cls in COUPLED_WEIGHT_DECAY
+        module_kwargs = ({} if instance else
+                         self._module_kwargs(module_cls, n_features, n_outputs, sizes))
         routed = {
-            **{f"module__{k}": v for k, v in
-               self._module_kwargs(module_cls, n_features, n_outputs, sizes).items()},
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
             **{f"optimizer__{k}": v for k, v in
                self._optimizer_kwargs(optimizer_cls, device).items()},
             **{f"criterion__{k}": v for k, v in self._routed_params("criterion").items()},
@@ -348,7 +387,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         loss = "loss_scaled" if "target_scale" in extra else "loss"  # what training minimises
         monitor = f"valid_{loss}" if self._validation_fraction() else f"train_{loss}"
         return self._net_class(
-            module=module_cls,
+            module=self.module if instance else module_cls,
             criterion=self.criterion or self._default_criterion,
             optimizer=optimizer_cls,
             lr=float(self.lr),
@@ -365,6 +404,12 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             train_transform=self.train_transform,
             num_workers=int(self.num_workers),
             max_grad_norm=float(self.max_grad_norm or 0.0),
+            freeze=self.freeze,
+            unfreeze_at=self.unfreeze_at,
+            lr_multipliers=self.lr_multipliers,
+            reinit_head=self.reinit_head,
+            n_outputs=int(n_outputs),
+            precision=self.precision,
             **extra,
             **routed,
         )
@@ -374,8 +419,26 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         return {}
 
     # -- data ----------------------------------------------------------------
+    def _token_inputs(self):
+        """Whether the module reads integer token ids (it has a ``vocab_size``)."""
+        if isinstance(self.module, torch.nn.Module):
+            return getattr(self.module, "vocab_size", None) is not None
+        return self._routed_params("module").get("vocab_size") is not None
+
+    def _input_dtype(self, X):
+        """float32, or int64 for token ids (which must be integers already)."""
+        if not self._token_inputs():
+            return np.float32
+        kind = getattr(X, "dtype", np.asarray(X).dtype).kind
+        if kind not in "iu":
+            raise ValueError(f"{type(self).__name__}'s module reads token ids (vocab_size is "
+                             f"set), so X must hold integers; got dtype "
+                             f"{getattr(X, 'dtype', np.asarray(X).dtype)}.")
+        return np.int64
+
     def _flat_input(self):
-        return self.module in _FLAT_INPUT_MODULES
+        return (self.module in _FLAT_INPUT_MODULES
+                or type(self.module) in _FLAT_INPUT_MODULES)
 
     def _validate_X(self, X, y="no_validation", reset=True):
         """sklearn's checks on ``X`` (and ``y``); n-D samples are checked flat.
@@ -398,7 +461,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             X = X.reshape(len(X), -1)
         no_y = isinstance(y, str) and y == "no_validation"
         args, extra = ((X,), {}) if no_y else ((X, y), self._y_validation)
-        out = validate_data(self, *args, reset=reset, dtype=np.float32, **extra)
+        out = validate_data(self, *args, reset=reset, dtype=self._input_dtype(X), **extra)
         X, y = (out, None) if no_y else out
         if reset:
             self._sample_shape = shape
@@ -437,7 +500,8 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         """What the training net reads: tensors for arrays, samples for a dataset."""
         if isinstance(X, np.ndarray):
             return TensorData(X, y, device=device, sample_weight=sample_weight)
-        return SampleData(X, y, sample_weight=sample_weight, flat=self._flat_input())
+        return SampleData(X, y, sample_weight=sample_weight, flat=self._flat_input(),
+                          tokens=self._token_inputs())
 
     @contextmanager
     def _seeded_torch(self, device):

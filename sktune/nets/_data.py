@@ -100,15 +100,20 @@ class SliceBatches:
 
 # -- datasets: samples read batch by batch -------------------------------------
 
-def _as_input_tensor(x, i):
-    """One sample's input as a float32 tensor."""
+def _as_input_tensor(x, i, tokens=False):
+    """One sample's input as a float32 tensor (int64 for token ids)."""
     if not torch.is_tensor(x):
         try:
-            x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+            x = torch.as_tensor(np.asarray(x) if tokens else np.asarray(x, dtype=np.float32))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"sample {i} of the dataset has an input of type "
                              f"{type(x).__name__} that is not numeric ({exc}).") from None
-    return x.float()
+    if not tokens:
+        return x.float()
+    if x.is_floating_point() or x.is_complex():
+        raise ValueError(f"sample {i} of the dataset has {x.dtype} inputs, but the module "
+                         "reads token ids (vocab_size is set): give integer ids.")
+    return x.long()
 
 
 def sample_shape(view):
@@ -135,9 +140,11 @@ class SampleData(Dataset):
         The input shape every sample must have; None is the first sample's.
     flat : bool
         Give the module flat rows (``C*H*W`` values per sample).
+    tokens : bool
+        Inputs are integer token ids (int64), not float32 values.
     """
 
-    def __init__(self, view, y=None, sample_weight=None, shape=None, flat=False):
+    def __init__(self, view, y=None, sample_weight=None, shape=None, flat=False, tokens=False):
         if sample_weight is not None and y is None:
             raise ValueError("sample_weight needs targets y.")
         self.view = view
@@ -146,14 +153,16 @@ class SampleData(Dataset):
         self.shape = sample_shape(view) if shape is None else tuple(shape)
         self._size = torch.Size(self.shape)
         self.flat = flat
+        self.tokens = tokens
+        self._dtype = torch.int64 if tokens else torch.float32
 
     def __len__(self):
         return len(self.view)
 
     def _checked(self, index, x):
-        """One input as a float32 tensor of the expected shape (``index``: the dataset's)."""
-        if not (torch.is_tensor(x) and x.dtype == torch.float32):
-            x = _as_input_tensor(x, index)
+        """One input as a tensor of the expected shape and dtype (``index``: the dataset's)."""
+        if not (torch.is_tensor(x) and x.dtype == self._dtype):
+            x = _as_input_tensor(x, index, self.tokens)
         if x.shape != self._size:
             raise ValueError(
                 f"sample {index} of the dataset has an input of shape {tuple(x.shape)}, but the "

@@ -12,17 +12,23 @@ notifications, history records) is what the overrides below remove, while
 every callback that asks for batch events still gets them.
 """
 
+import copy
 import math
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ..exceptions import DivergenceError
 from ._data import (LoaderBatches, SampleData, SliceBatches, TensorData, TransformedBatches,
                     attach_weights, batch_weights)
+from ._finetune import (frozen_names, frozen_norms, lr_factors, prepare_head,
+                        set_requires_grad, user_groups)
+from ._precision import autocast_dtype, grad_scaler
 
 # Inference batches are cut larger than training ones: no gradients are kept.
 _PREDICT_BATCH_SIZE = 4096
@@ -101,11 +107,22 @@ class TrainingNet(NeuralNet):
     max_grad_norm : float
         Clip the gradients of the learnable parameters to this global L2 norm
         after every backward pass (0: no clipping).
+    freeze, unfreeze_at, lr_multipliers, reinit_head
+        The estimators' fine-tuning parameters (see :mod:`._finetune`).
+    n_outputs : int or None
+        Outputs the data needs (checked against a pretrained module's head).
+    precision : {'32', 'bf16', '16'}
+        Training and inference under ``torch.autocast`` at this precision
+        (see :mod:`._precision`).
+
+    A module given as an instance is copied at initialisation: training
+    never touches the instance passed in.
     """
 
     def __init__(self, *args, l1_penalty=0.0, l2_in_loss=0.0, weight_decay=0.0,
                  valid_scoring=None, target_scale=None, train_transform=None, num_workers=0,
-                 max_grad_norm=0.0, **kwargs):
+                 max_grad_norm=0.0, freeze=None, unfreeze_at=None, lr_multipliers=None,
+                 reinit_head=False, n_outputs=None, precision="32", **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_penalty = l1_penalty
         self.l2_in_loss = l2_in_loss
@@ -115,6 +132,12 @@ class TrainingNet(NeuralNet):
         self.train_transform = train_transform
         self.num_workers = num_workers
         self.max_grad_norm = max_grad_norm
+        self.freeze = freeze
+        self.unfreeze_at = unfreeze_at
+        self.lr_multipliers = lr_multipliers
+        self.reinit_head = reinit_head
+        self.n_outputs = n_outputs
+        self.precision = precision
 
     # -- components --------------------------------------------------------
     @property
@@ -137,6 +160,8 @@ class TrainingNet(NeuralNet):
         return callbacks
 
     def initialize(self):
+        self.autocast_dtype_ = autocast_dtype(self.precision, self.device)
+        self.grad_scaler_ = grad_scaler(self.precision, self.device)
         super().initialize()
         # the target statistics as tensors once, not once per batch
         self.target_tensors_ = None if self.target_scale is None else tuple(
@@ -152,25 +177,98 @@ class TrainingNet(NeuralNet):
         )
         return self
 
+    def initialize_module(self):
+        super().initialize_module()
+        pretrained = isinstance(self.module, torch.nn.Module)
+        if pretrained:  # every fit starts from its own copy of the given weights
+            self.module_ = copy.deepcopy(self.module)
+        prepare_head(self.module_, self.n_outputs, self.reinit_head, pretrained)
+        self.frozen_ = frozen_names(self.module_, self.freeze)
+        set_requires_grad(self.module_, self.frozen_, False)
+        self.frozen_norms_ = frozen_norms(self.module_) if self.frozen_ else []
+        return self
+
+    def unfreeze(self):
+        """Let the frozen parameters train from now on (``unfreeze_at``)."""
+        set_requires_grad(self.module_, self.frozen_, True)
+        self.frozen_, self.frozen_norms_ = set(), []
+
+    def _set_training(self, training=True):
+        super()._set_training(training)
+        if training:  # frozen normalisation layers keep their running statistics
+            for norm in self.frozen_norms_:
+                norm.eval()
+
     def penalized_parameters(self):
-        """Weights of linear/conv layers: parameters with 2 or more dimensions."""
-        return [p for _, p in self.get_all_learnable_params() if p.ndim >= 2]
+        """Trainable weights of linear/conv layers: parameters with 2 or more dimensions."""
+        return [p for _, p in self.get_all_learnable_params()
+                if p.ndim >= 2 and p.requires_grad]
 
     def initialize_optimizer(self, triggered_directly=None):
-        penalized = {id(p) for p in self.penalized_parameters()}
-        params = [p for _, p in self.get_all_learnable_params()]
+        named = list(self.get_all_learnable_params())
+        penalized = {id(p) for _, p in named if p.ndim >= 2}
         kwargs = self.get_params_for("optimizer")
         kwargs.setdefault("lr", self.lr)
+        lr = float(kwargs["lr"])
         # A user's optimizer__weight_decay adds to the penalty's, on weights only.
         decay = self.weight_decay + kwargs.pop("weight_decay", 0.0)
-        groups = [
-            {"params": [p for p in params if id(p) in penalized], "weight_decay": decay},
-            {"params": [p for p in params if id(p) not in penalized], "weight_decay": 0.0},
-        ]
-        groups = [g for g in groups if g["params"]]
-        self.optimizer_ = self.optimizer(groups, **kwargs)
-        self.clipped_parameters_ = params if self.max_grad_norm else None
+        factors = lr_factors(self.module_, self.lr_multipliers)
+        chosen = user_groups(self.module_, kwargs.pop("param_groups", None))
+        groups = {}
+        for name, p in named:
+            index, options = chosen.get(name, (None, {}))
+            key = (id(p) in penalized, factors.get(name, 1.0), index)
+            if key not in groups:
+                group = {"params": [], "lr": lr * key[1],
+                         "weight_decay": decay if key[0] else 0.0, **options}
+                group["lr_factor"] = group["lr"] / lr if lr else 1.0  # history: the base lr
+                groups[key] = group
+            groups[key]["params"].append(p)
+        # weights' groups first (the layout optimiser state files had before groups)
+        ordered = [g for key, g in sorted(groups.items(), key=lambda item: not item[0][0])]
+        self.optimizer_ = self.optimizer(ordered, **kwargs)
+        self.clipped_parameters_ = [p for _, p in named] if self.max_grad_norm else None
         return self
+
+    def base_lr(self):
+        """The learning rate before ``lr_multipliers`` (as the schedule has it now)."""
+        group = self.optimizer_.param_groups[0]
+        factor = group.get("lr_factor", 1.0)
+        return group["lr"] / factor if factor else self.lr
+
+    # -- precision -----------------------------------------------------------
+    def autocast(self):
+        """``torch.autocast`` at ``precision`` (a no-op for '32')."""
+        if self.autocast_dtype_ is None:
+            return nullcontext()
+        return torch.autocast(torch.device(self.device).type, dtype=self.autocast_dtype_)
+
+    def infer(self, x, **fit_params):
+        with self.autocast():
+            return super().infer(x, **fit_params)
+
+    def backward(self, loss):
+        """``loss.backward()``, through the gradient scaler for '16', then clipping."""
+        scaler = self.grad_scaler_
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer_)  # clip and report true gradients
+        self._clip_gradients()
+
+    def step_optimizer(self):
+        if self.grad_scaler_ is None:
+            self.optimizer_.step()
+        else:
+            self.grad_scaler_.step(self.optimizer_)
+            self.grad_scaler_.update()
+
+    def _step_optimizer(self, step_fn):
+        if self.grad_scaler_ is None:
+            return super()._step_optimizer(step_fn)
+        step_fn()  # a scaled step takes no closure
+        return self.step_optimizer()
 
     def _clip_gradients(self):
         """Scale the gradients down to ``max_grad_norm`` (global L2 norm), if set."""
@@ -178,9 +276,15 @@ class TrainingNet(NeuralNet):
             torch.nn.utils.clip_grad_norm_(self.clipped_parameters_, self.max_grad_norm)
 
     def train_step_single(self, batch, **fit_params):
-        step = super().train_step_single(batch, **fit_params)
-        self._clip_gradients()  # before on_grad_computed and the optimiser's step
-        return step
+        """skorch's step, under autocast, with the scaler and clipping before
+        ``on_grad_computed`` and the optimiser's step."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        with self.autocast():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        self.backward(loss)
+        return {"loss": loss, "y_pred": y_pred}
 
     def get_dataset(self, X, y=None):
         if isinstance(X, (TensorData, SampleData)):
@@ -206,6 +310,8 @@ class TrainingNet(NeuralNet):
     def _criterion_loss(self, y_pred, y_true):
         """The criterion on a batch, weighted by the batch's sample weights if any."""
         sample_weights = batch_weights(y_true)
+        if y_pred.dtype in (torch.float16, torch.bfloat16):
+            y_pred = y_pred.float()  # the loss in float32 (autocast's outputs)
         if not torch.is_tensor(y_true):
             y_true = to_tensor(y_true, device=self.device)
         if y_pred.dim() == 1 and y_true.dim() == 2 and y_true.shape[1] == 1:
@@ -258,7 +364,9 @@ class TrainingNet(NeuralNet):
     # -- loop ----------------------------------------------------------------
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
+        if self.frozen_ and self.unfreeze_at is not None and len(self.history) > self.unfreeze_at:
+            self.unfreeze()
+        self.history.record("lr", self.base_lr())
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """skorch's ``partial_fit``, except that Ctrl-C is not swallowed.
@@ -327,16 +435,17 @@ class TrainingNet(NeuralNet):
         # One train() call per epoch, no closures, no notifications nobody listens to.
         self._set_training(True)
         module, optimizer, history = self.module_, self.optimizer_, self.history
-        loss_fn, clip = self.get_loss, self._clip_gradients
+        loss_fn, backward, step = self.get_loss, self.backward, self.step_optimizer
+        autocast = self.autocast
         batch_count = 0
         scaled = self.target_scale is not None
         for Xi, yi in iterator:
             history.new_batch()
             optimizer.zero_grad()
-            y_pred = module(Xi)
-            loss = loss_fn(y_pred, yi, X=Xi, training=True)
-            loss.backward()
-            clip()
+            with autocast():
+                y_pred = module(Xi)
+                loss = loss_fn(y_pred, yi, X=Xi, training=True)
+            backward(loss)
             value = loss.item()
             if scaled:
                 history.record_batch("train_loss_scaled", value)
@@ -347,7 +456,7 @@ class TrainingNet(NeuralNet):
             batch_count += 1
             if not math.isfinite(value):  # a Python float: free, no extra sync
                 raise _diverged(self, "training loss", value, batch=batch_count)
-            optimizer.step()
+            step()
         history.record("train_batch_count", batch_count)
         return None
 

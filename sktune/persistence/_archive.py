@@ -15,7 +15,8 @@ from skorch.history import History
 
 from .._version import __version__
 from ..exceptions import PersistenceError
-from ._codec import decode, encode, encode_fitted, import_path, resolve
+from ._codec import TAG, decode, encode, encode_fitted, import_path, resolve
+from ._modules import load_module, module_bytes
 
 __all__ = ["save", "load", "load_metadata", "SavedSearch"]
 
@@ -25,6 +26,9 @@ _FINAL_PREFIX = "final_estimator/"
 # Fitted attributes kept out of the JSON: the skorch net (rebuilt) and what
 # is rebuilt with it or stored in weights.pt.
 _REBUILT = ("net_", "history_", "_rng_state")
+# A pretrained module instance given as ``module``: in its own file.
+_MODULE_FILE = "module.pt"
+_MODULE_MARK = {TAG: "module-file", "file": _MODULE_FILE}
 # Search results that are saved when present.
 _SEARCH_ATTRIBUTES = ("cv_results_", "best_params_", "best_index_", "best_score_",
                       "refit_time_", "n_splits_", "multimetric_")
@@ -173,9 +177,13 @@ def _estimator_files(est, prefix=""):
     _check_saveable_estimator(est)
     params = est.get_params(deep=False)
     fitted = {k: v for k, v in vars(est).items() if k not in params and k not in _REBUILT}
+    files = {}
+    if isinstance(params.get("module"), torch.nn.Module):  # a pretrained instance
+        files[f"{prefix}{_MODULE_FILE}"] = module_bytes(params["module"])
+        params = {**params, "module": _MODULE_MARK}
     document = {
         "class": import_path(type(est)),
-        "params": {k: encode(v, k) for k, v in params.items()},
+        "params": {k: v if v is _MODULE_MARK else encode(v, k) for k, v in params.items()},
         "fitted": {k: encode(v, k) for k, v in fitted.items()},
         "history": encode(list(est.history_), "history_"),
     }
@@ -186,7 +194,8 @@ def _estimator_files(est, prefix=""):
         state["rng_state"] = [t for t in rng if t is not None]
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    return {f"{prefix}estimator.json": _json(document), f"{prefix}weights.pt": buffer.getvalue()}
+    return {f"{prefix}estimator.json": _json(document), f"{prefix}weights.pt": buffer.getvalue(),
+            **files}
 
 
 def _model_files(est, prefix=""):
@@ -379,7 +388,14 @@ def _load_estimator(archive, prefix=""):
     cls = resolve(document["class"])
     if not (isinstance(cls, type) and issubclass(cls, BaseNeuralNet)):
         raise PersistenceError(f"{document['class']!r} is not an sktune network estimator.")
-    est = cls(**{k: decode(v) for k, v in document["params"].items()})
+    params = {k: decode(v) for k, v in document["params"].items() if v != _MODULE_MARK}
+    if document["params"].get("module") == _MODULE_MARK:
+        try:
+            data = archive.read(f"{prefix}{_MODULE_FILE}")
+        except KeyError:
+            raise PersistenceError(f"The file has no {prefix}{_MODULE_FILE!r}.") from None
+        params["module"] = load_module(data, f"{prefix}{_MODULE_FILE}")
+    est = cls(**params)
     fitted = {k: decode(v) for k, v in document["fitted"].items()}
     state = _read_weights(archive, f"{prefix}weights.pt")
     _rebuild(est, fitted, state)

@@ -34,6 +34,8 @@ import sqlite3
 from contextlib import contextmanager
 
 import joblib
+import torch
+
 from ..persistence._codec import decode, encode
 from ..exceptions import CheckpointMismatchError, PersistenceError
 from ._task_hook import KnownResults, install
@@ -43,7 +45,11 @@ CHECKPOINT_VERSION = 1
 
 def _describe(obj):
     """A picklable, state-free description of ``obj`` for hashing: estimators by
-    class and parameters (recursively), anything else as is."""
+    class and parameters (recursively), torch modules by class and weights,
+    anything else as is."""
+    if isinstance(obj, torch.nn.Module):
+        return (f"{type(obj).__module__}.{type(obj).__qualname__}",
+                {k: v.detach().cpu().numpy() for k, v in obj.state_dict().items()})
     if hasattr(obj, "get_params") and not isinstance(obj, type):
         return (f"{type(obj).__module__}.{type(obj).__qualname__}",
                 {k: _describe(v) for k, v in sorted(obj.get_params(deep=False).items())})

@@ -1,0 +1,61 @@
+"""A pretrained ``nn.Module`` instance (an estimator's ``module``) in a saved file.
+
+The instance is written with ``torch.save`` and read back with torch's
+``weights_only`` unpickler, which rebuilds tensors and containers only,
+plus the ``nn.Module`` classes this module allows after checking every
+global the file names: each must be a torch ``nn.Module`` subclass found
+under its own import path (:func:`~sktune.persistence._codec.resolve`'s
+rules). Such a class is instantiated without calling its constructor and
+given its saved attributes (``nn.Module.__setstate__``); a function, a
+builtin or any other object named by the file is refused.
+"""
+
+import io
+
+import torch
+
+from ..exceptions import PersistenceError
+from ._codec import resolve
+
+
+def module_bytes(module):
+    """``module`` (an ``nn.Module`` instance) as the bytes of a ``torch.save``."""
+    buffer = io.BytesIO()
+    torch.save(module, buffer)
+    return buffer.getvalue()
+
+
+def _module_class(name):
+    """The ``nn.Module`` subclass named ``'package.module.Class'`` (dotted, as torch
+    lists globals), or PersistenceError."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        path = ".".join(parts[:cut]) + ":" + ".".join(parts[cut:])
+        try:
+            cls = resolve(path)
+        except PersistenceError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, torch.nn.Module):
+            return cls
+        break
+    raise PersistenceError(
+        f"The saved module names {name!r}, which is not a torch.nn.Module class found under "
+        "that name; only module classes may be restored, so it was refused without running it.")
+
+
+def load_module(data, name):
+    """The ``nn.Module`` instance in ``data`` (from :func:`module_bytes`)."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+    except Exception as exc:
+        raise PersistenceError(f"{name!r} is not a saved module or is corrupt ({exc}).") from None
+    classes = [_module_class(n) for n in names]
+    try:
+        with torch.serialization.safe_globals(classes):
+            module = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise PersistenceError(f"{name!r} could not be read as a module; it was refused "
+                               f"({type(exc).__name__}: {str(exc)[:200]}).") from None
+    if not isinstance(module, torch.nn.Module):
+        raise PersistenceError(f"{name!r} holds a {type(module).__name__}, not an nn.Module.")
+    return module
