@@ -157,3 +157,23 @@ def test_a_dataset_search_on_the_cluster_equals_a_local_run(client, digits_data)
         remote = make().fit(view, view.targets)
     _assert_same_results(local, remote)
     assert np.isfinite(remote.cv_results_["mean_test_score"]).all()
+
+
+def test_a_pretrained_instance_fine_tunes_on_the_cluster_as_locally(client, digits_data):
+    """The instance travels to the workers inside the estimator; each fit there
+    copies it, and the instance sent from here is never modified."""
+    import torch
+
+    from sktune.modules import ConvNet
+
+    X, y = digits_data
+    src = small_net(module=ConvNet, module__channels=(4,)).fit(X[:300], y[:300])
+    pretrained = src.module_
+    before = {k: v.clone() for k, v in pretrained.state_dict().items()}
+    net = small_net(module=pretrained, freeze=1)
+    make = lambda: GridSearchCV(net, {"unfreeze_at": [None, 1]}, cv=2)  # noqa
+    local = make().fit(X[300:500], y[300:500])
+    with parallel_config(backend="dask"):
+        remote = make().fit(X[300:500], y[300:500])
+    _assert_same_results(local, remote)
+    assert all(torch.equal(v, before[k]) for k, v in pretrained.state_dict().items())

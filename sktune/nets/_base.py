@@ -276,7 +276,8 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         if isinstance(self.module, torch.nn.Module) and self._routed_params("module"):
             raise ValueError(
                 f"module is an instance ({type(self.module).__name__}), so the module__ "
-                f"parameters {sorted(self._routed_params('module'))} have nothing to build; "
+                f"parameters {sorted('module__' + k for k in self._routed_params('module'))} "
+                "have nothing to build; "
                 "pass the class as module to build it from them, or drop them.")
         if isinstance(self.freeze, (list, tuple)) and not all(
                 isinstance(p, str) for p in self.freeze):
