@@ -133,6 +133,20 @@ def test_load_refuses_a_module_file_that_names_anything_but_modules(pretrained, 
         load(bad)
 
 
+def test_save_refuses_an_instance_of_a_class_it_could_not_import_back(digits, tmp_path):
+    class Local(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(64, 10)
+
+        def forward(self, X):
+            return self.linear(X)
+
+    est = NeuralNetClassifier(module=Local(), epochs=1, random_state=0).fit(*_target(digits))
+    with pytest.raises(PersistenceError, match="Local.*not defined at the top level"):
+        save(est, tmp_path / "local.sktune")
+
+
 def test_checkpoints_fingerprint_the_instance_by_its_weights(pretrained, digits, tmp_path):
     assert fingerprint(_net(pretrained)) == fingerprint(_net(copy.deepcopy(pretrained)))
     other = copy.deepcopy(pretrained)

@@ -21,12 +21,15 @@ _PARAMETERS_DOC = """
         Hidden-layer non-linearity.
     dropout : float in [0, 1), default=0.0
         Dropout probability between hidden layers.
-    module : torch.nn.Module subclass or None, default=None
+    module : torch.nn.Module subclass, nn.Module instance or None, default=None
         The network class; None is :class:`sktune.modules.MLP`. Its
         constructor receives whichever of ``n_features``, ``n_outputs``,
         ``hidden_layer_sizes``, ``activation`` and ``dropout`` it accepts,
         plus every ``module__<arg>`` parameter. It must return one output
-        per class (logits) or per target.
+        per class (logits) or per target. An instance (a pretrained
+        network) is copied at the start of every fit, so each fit (every
+        candidate and fold of a search) starts from its weights and the
+        instance itself is never modified (docs/finetuning.md).
     criterion : torch loss class or None, default=None
         None is ``CrossEntropyLoss`` (classifier) or ``MSELoss``
         (regressor); ``criterion__<arg>`` parameters are passed to it.
@@ -113,6 +116,32 @@ or skorch callback, default=None
         Clip the gradients to this global L2 norm (over all learnable
         parameters, as ``torch.nn.utils.clip_grad_norm_``) after every
         backward pass, before the optimiser's step; None or 0 is no clipping.
+    freeze : int, str, list of str or None, default=None
+        Parameters that do not train: the first ``k`` layers of the network
+        (its top-level children that hold parameters, looking through a
+        single wrapping child), or those whose names match the patterns
+        (``fnmatch`` on parameter names, or module names: ``'features'``).
+        Frozen parameters get no gradient, no step and no weight decay; the
+        BatchNorm layers among them keep their running statistics.
+    unfreeze_at : int or None, default=None
+        The frozen parameters join training after this many epochs
+        (gradual unfreezing); None keeps them frozen.
+    lr_multipliers : dict or float or None, default=None
+        Discriminative learning rates: ``{pattern: factor}`` multiplies
+        ``lr`` for the matching parameters (the first matching pattern
+        counts); a float ``d`` is layer-wise decay, the last layer training
+        at ``lr`` and each earlier one at ``d`` times the next one's.
+        skorch's ``optimizer__param_groups=[(pattern, {"lr": ...})]`` works
+        too.
+    reinit_head : bool or str, default=False
+        Re-initialise the output layer (the last ``nn.Linear``, or the one
+        named) at the start of the fit, replacing it when its width is not
+        the number of classes or targets (a pretrained head of another
+        width otherwise raises).
+    precision : {'32', 'bf16', '16'}, default='32'
+        Run the forward pass and the loss under ``torch.autocast`` in
+        bfloat16 or float16 (with a gradient scaler for '16'); weights and
+        optimiser stay float32. A device that cannot run it raises at fit.
     **kwargs
         ``module__<arg>``, ``optimizer__<arg>``, ``criterion__<arg>`` and
         ``lr_schedule__<arg>`` parameters, routed as described above.

@@ -15,13 +15,20 @@ import io
 import torch
 
 from ..exceptions import PersistenceError
-from ._codec import resolve
+from ._codec import import_path, resolve
 
 
-def module_bytes(module):
-    """``module`` (an ``nn.Module`` instance) as the bytes of a ``torch.save``."""
+def module_bytes(module, where="module"):
+    """``module`` (an ``nn.Module`` instance) as the bytes of a ``torch.save``;
+    PersistenceError when one of its classes could not be imported back."""
+    for name, part in module.named_modules():
+        import_path(type(part))  # a class defined in a function cannot be found by name
     buffer = io.BytesIO()
-    torch.save(module, buffer)
+    try:
+        torch.save(module, buffer)
+    except Exception as exc:  # an attribute pickle cannot write (a lambda, a lock...)
+        raise PersistenceError(f"{where} (a {type(module).__name__} instance) cannot be "
+                               f"saved: {type(exc).__name__}: {exc}") from None
     return buffer.getvalue()
 
 
