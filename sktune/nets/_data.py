@@ -41,6 +41,33 @@ def attach_weights(y, weights):
     return y
 
 
+def batch_bounds(n, batch_size):
+    """``(start, stop)`` of each batch: ``n`` samples spread evenly over
+    ``ceil(n / batch_size)`` batches, so sizes differ by at most one.
+
+    Cutting 67 samples into batches of 64 and 3 makes the 3-sample batch a
+    full step of noise for an adaptive optimiser (Adam's step barely depends
+    on the gradient's size): measured on digits, a ConvNet trained on 65
+    samples at batch size 64 reached 0.12-0.28 accuracy against 0.78-0.85 on
+    64 samples. Even batches (33 and 32) take the same number of steps.
+
+    >>> batch_bounds(67, 64)
+    [(0, 34), (34, 67)]
+    >>> batch_bounds(128, 64)
+    [(0, 64), (64, 128)]
+    """
+    count = -(-n // batch_size)
+    if count == 0:
+        return []
+    size, extra = divmod(n, count)
+    bounds, start = [], 0
+    for i in range(count):
+        stop = start + size + (1 if i < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
 class TensorData(Dataset):
     """Inputs (and optional targets and sample weights) converted once to tensors.
 
@@ -90,8 +117,8 @@ class SliceBatches:
         X, y, w = self.data.X, self.data.y, self.data.w
         n, bs = len(X), self.batch_size
         order = torch.randperm(n).to(X.device) if self.shuffle else None
-        for start in range(0, n, bs):
-            idx = slice(start, start + bs) if order is None else order[start:start + bs]
+        for start, stop in batch_bounds(n, bs):
+            idx = slice(start, stop) if order is None else order[start:stop]
             yi = None if y is None else y[idx]
             if w is not None:
                 attach_weights(yi, w[idx])
@@ -246,8 +273,8 @@ class _BatchOrder:
 
     def __iter__(self):
         order = torch.randperm(self.n) if self.shuffle else torch.arange(self.n)
-        for start in range(0, self.n, self.batch_size):
-            yield order[start:start + self.batch_size].tolist()
+        for start, stop in batch_bounds(self.n, self.batch_size):
+            yield order[start:stop].tolist()
 
 
 class LoaderBatches:

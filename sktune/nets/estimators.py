@@ -51,7 +51,10 @@ or skorch callback, default=None
         validation loss when there is a validation split, else the training
         loss). A skorch ``LRScheduler`` callback is used as given.
     batch_size : int, default=64
-        Mini-batch size.
+        Largest mini-batch size. An epoch's samples are spread evenly over
+        ``ceil(n_samples / batch_size)`` batches (67 samples at 64 give
+        batches of 34 and 33, not 64 and 3: Adam would take a full step on
+        the 3-sample batch's noise).
     epochs : int, default=50
         Passes over the training data (the most, with early stopping).
     penalty : {None, 'l1', 'l2', 'elasticnet'}, default='l2'
