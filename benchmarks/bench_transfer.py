@@ -39,12 +39,12 @@ max over seeds. Target (issue "Fine-tuning"): tuned fine-tuning beats scratch
 and untuned fine-tuning on both label budgets of the shifted task.
 
 Batch size: the target fits use ``--batch-size`` (default 64, the library's).
-With 64, a fold of a 100-label search trains on 66-67 samples, a batch of 64
-and one of 2-3 each epoch, and Adam's full-size step on that remainder batch
-hurts (plain torch does the same: 65 digits train to near chance with 30
-epochs at lr 3e-3, 64 or 80 do not), so such CV scores, scratch's most,
-understate the refit on all 100 (64 + 36). ``--batch-size 128`` makes every
-target fit one batch. Budget 30 is unaffected (20 and 30 samples: one batch).
+sktune spreads an epoch's samples evenly over ``ceil(n / batch_size)``
+batches, so a fold of a 100-label search (66-67 samples) trains on batches of
+34 and 33. (Before that change it trained on 64 + 2-3, and Adam's full-size
+step on the tiny remainder batch ruined training from scratch: 65 digits
+trained to near chance at 30 epochs and lr 3e-3; this benchmark found it.)
+``--batch-size 128`` makes every target fit one batch.
 
 Usage::
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.model_selection import train_test_split
+from torch.utils.data import TensorDataset
 
 from sktune import NeuralNetClassifier
 from sktune.data import DatasetView
@@ -104,23 +105,13 @@ def test_flat_rows_with_input_shape_train_like_3d_arrays(digit_sequences):
     np.testing.assert_array_equal(seq.history_[:, "train_loss"], flat.history_[:, "train_loss"])
 
 
-class _TokenDataset(torch.utils.data.Dataset):
-    def __init__(self, X, y):
-        self.X, self.y = torch.as_tensor(X), torch.as_tensor(y)
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, i):
-        return self.X[i], self.y[i]
-
-
 def test_a_dataset_of_token_ids_trains_like_the_array(tokens):
     X_train, X_test, y_train, _ = tokens
     params = dict(module=Transformer, module__vocab_size=VOCAB, module__d_model=16, epochs=2,
                   random_state=0)
     array = NeuralNetClassifier(**params).fit(X_train, y_train)
-    dataset = NeuralNetClassifier(**params).fit(DatasetView(_TokenDataset(X_train, y_train)))
+    dataset = NeuralNetClassifier(**params).fit(DatasetView(TensorDataset(torch.as_tensor(X_train),
+                                                                 torch.as_tensor(y_train))))
     np.testing.assert_allclose(dataset.history_[:, "train_loss"], array.history_[:, "train_loss"],
                                rtol=1e-6)
     np.testing.assert_allclose(dataset.predict_proba(X_test), array.predict_proba(X_test),
