@@ -50,6 +50,7 @@ Usage::
 
     python benchmarks/bench_transfer.py [--seeds 0 1 2 3 4] [--n-iter 30] [--scratch-iter 15]
     python benchmarks/bench_transfer.py --budgets 100 --batch-size 128
+    python benchmarks/bench_transfer.py --tasks shifted --budgets 30 --cv-repeats 3
     python benchmarks/bench_transfer.py --quick   # 1 seed, few candidates: a smoke run
 """
 
@@ -59,7 +60,7 @@ import time
 
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold, train_test_split
 
 from sktune import BayesSearchCV, NeuralNetClassifier
 from sktune.modules import ConvNet
@@ -108,8 +109,9 @@ def target_net(module, seed, args):
     return net(module, seed, batch_size=args.batch_size)
 
 
-def search(estimator, space, n_iter, seed, n_jobs):
-    cv = StratifiedKFold(3, shuffle=True, random_state=seed)
+def search(estimator, space, n_iter, seed, n_jobs, repeats=1):
+    cv = (StratifiedKFold(3, shuffle=True, random_state=seed) if repeats == 1 else
+          RepeatedStratifiedKFold(n_splits=3, n_repeats=repeats, random_state=seed))
     return BayesSearchCV(estimator, space, n_iter=n_iter, cv=cv, random_state=seed,
                          n_jobs=n_jobs)
 
@@ -153,13 +155,13 @@ def run_block(task, data, budget, args):
         row["scratch"] = (m.score(X_h, y_h), len(m.history_))
         if args.scratch_iter:
             s = search(target_net(ConvNet, seed, args), SCRATCH_SPACE, args.scratch_iter, seed,
-                       args.n_jobs).fit(X_l, y_l)
+                       args.n_jobs, args.cv_repeats).fit(X_l, y_l)
             row["tuned scratch"] = (s.score(X_h, y_h), len(s.best_estimator_.history_))
             chosen["tuned scratch"] = (s.best_params_, s.best_score_)
         m = target_net(pretrained.module_, seed, args).fit(X_l, y_l)
         row["fine-tune"] = (m.score(X_h, y_h), len(m.history_))
         s = search(target_net(pretrained.module_, seed, args), FINETUNE_SPACE, args.n_iter, seed,
-                   args.n_jobs).fit(X_l, y_l)
+                   args.n_jobs, args.cv_repeats).fit(X_l, y_l)
         row["tuned fine-tune"] = (s.score(X_h, y_h), len(s.best_estimator_.history_))
         chosen["tuned fine-tune"] = (s.best_params_, s.best_score_)
         rows[seed] = (row, chosen)
@@ -217,6 +219,11 @@ def main(argv=None):
                         help="batch size of the fits on the target (pretraining keeps 64)")
     parser.add_argument("--budgets", type=int, nargs="+", default=[30, 100],
                         help="label budgets to run (0-4 -> 5-9 has only 100)")
+    parser.add_argument("--cv-repeats", type=int, default=1,
+                        help="repeat the searches' 3-fold CV this many times, reshuffled "
+                             "(RepeatedStratifiedKFold): less noisy scores on few labels")
+    parser.add_argument("--tasks", nargs="+", default=["shifted", "0-4 -> 5-9"],
+                        help="tasks to run: 'shifted' and/or '0-4 -> 5-9'")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 1 seed, 6 and 4 candidates")
     args = parser.parse_args(argv)
@@ -224,11 +231,11 @@ def main(argv=None):
         args.seeds, args.n_iter, args.scratch_iter = args.seeds[:1], 6, 4
     args.t0 = time.perf_counter()
     print(f"seeds {args.seeds}, fine-tuning search {args.n_iter} candidates, scratch search "
-          f"{args.scratch_iter}, 3-fold CV, n_jobs={args.n_jobs}, batch size {args.batch_size} "
+          f"{args.scratch_iter}, 3-fold CV x {args.cv_repeats}, n_jobs={args.n_jobs}, batch size {args.batch_size} "
           "on the target, ConvNet, 1 torch thread")
 
     for task, per_seed in tasks(args.seeds).items():
-        if not set(args.budgets) & set(next(iter(per_seed.values()))[1]):
+        if task not in args.tasks or not set(args.budgets) & set(next(iter(per_seed.values()))[1]):
             continue
         start = time.perf_counter()
         data = {}

@@ -171,7 +171,8 @@ def test_a_pretrained_instance_fine_tunes_on_the_cluster_as_locally(client, digi
     pretrained = src.module_
     before = {k: v.clone() for k, v in pretrained.state_dict().items()}
     net = small_net(module=pretrained, freeze=1)
-    make = lambda: GridSearchCV(net, {"unfreeze_at": [None, 1]}, cv=2)  # noqa
+    make = lambda: GridSearchCV(net, {"unfreeze_at": [None, 1], "lr": [0.01, 0.003]},  # noqa
+                                cv=2)
     local = make().fit(X[300:500], y[300:500])
     with parallel_config(backend="dask"):
         remote = make().fit(X[300:500], y[300:500])
