@@ -70,6 +70,12 @@ def _weighted_loss(criterion, y_pred, y_true, weights):
     return (per_sample * weights).mean()
 
 
+def _penalised(param):
+    """Whether the penalty applies to ``param``: weights of linear and conv layers
+    (2 or more dimensions), not biases or normalisation scales."""
+    return param.ndim >= 2
+
+
 class _Interrupted(Exception):
     """A KeyboardInterrupt in transit through skorch's ``partial_fit``."""
 
@@ -200,13 +206,13 @@ class TrainingNet(NeuralNet):
                 norm.eval()
 
     def penalized_parameters(self):
-        """Trainable weights of linear/conv layers: parameters with 2 or more dimensions."""
+        """Trainable weights of linear/conv layers (see :func:`_penalised`)."""
         return [p for _, p in self.get_all_learnable_params()
-                if p.ndim >= 2 and p.requires_grad]
+                if _penalised(p) and p.requires_grad]
 
     def initialize_optimizer(self, triggered_directly=None):
         named = list(self.get_all_learnable_params())
-        penalized = {id(p) for _, p in named if p.ndim >= 2}
+        penalized = {id(p) for _, p in named if _penalised(p)}
         kwargs = self.get_params_for("optimizer")
         kwargs.setdefault("lr", self.lr)
         lr = float(kwargs["lr"])

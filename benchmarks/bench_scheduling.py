@@ -1,0 +1,716 @@
+"""Scheduling of searches: how busy the workers are, and what a cold start costs.
+
+Issue "No idle workers". ``BayesSearchCV`` runs synchronous rounds (ask
+``n_points`` candidates, cross-validate them through sklearn's
+``evaluate_candidates``, wait for the slowest fit, tell, repeat) and
+``HyperbandSearchCV`` waits at every rung; a worker that finishes early has
+nothing to do. This script measures that, and is meant to be run again after
+a scheduler change: the searches are tables of named factories
+(``SEARCHES``, ``SIM_SEARCHES``) to which a variant such as
+``BayesSearchCV(..., schedule="async")`` can be added.
+
+Part 1, ``utilization``. digits (1,797 x 64, scaled to [0, 1]), an sktune
+``NeuralNetClassifier`` MLP (``lr``, ``alpha``, ``dropout``, hidden layers
+among (32,), (64,), (128,), (64, 32); 10 epochs, batch 64, one torch thread
+per fit), 24 candidates x 3 folds (``StratifiedKFold``, shuffled, seeded),
+``n_jobs=2``, ``refit=False``: ``RandomizedSearchCV``, ``BayesSearchCV``
+with ``n_points`` 1, 2 and 4, and ``HyperbandSearchCV`` (``factor=3``) at
+``max_epochs=10`` (22 (candidate, rung) rows: about as many fits as the
+others, a third of the epochs) and at ``max_epochs=27`` with its 3 most
+aggressive brackets (249 epochs per fold against 240: about equal epochs, 65
+rows). Each search runs in a fresh Python process whose loky workers are
+warmed first (every worker imports torch, scikit-learn and sktune's search
+code and does one small fit), then the search is timed. Utilization is the
+sum over ``cv_results_`` rows of ``(mean_fit_time + mean_score_time) *
+n_splits``, over ``n_jobs * wall``. Where the rest goes is read from a
+timeline every fit and score call writes (pid, start, end): *all idle* is
+worker time while no fit or score ran anywhere (the search process proposing,
+dispatching, collecting, formatting results between rounds), *waiting* is
+worker time idle while another worker was still busy (stragglers at a round's
+or rung's barrier, and the tail of the search), *overhead* the rest (within a
+task, outside fit and score: unpickling, cloning, splitting). Repeated
+``--repeats`` times interleaved; medians.
+
+Part 2, ``simulation``. ``SleepyFit``, an estimator whose ``fit`` sleeps a
+lognormal time (median ``--sim-median`` = 0.05 s, sigma 0.5, drawn from a
+seed made of its parameters ``x``, ``y``, ``seed`` and the fold it is given)
+and whose ``score`` is a smooth function of ``x`` and ``y``, searched with
+joblib's threading backend at W = 8, 32 and 128 workers over 4W candidates x
+3 folds (12 fits per worker; the ideal wall is the same ~0.7 s at every W):
+``RandomizedSearchCV``, ``BayesSearchCV`` with ``n_points = W`` (4 rounds of
+3 fits per worker) and ``n_points = ceil(W / 3)`` (rounds of about one fit
+per worker; fewer candidates at 128 workers, see ``SIM_N_ITER``: the
+optimiser's time grows with each proposal), and, as the ceiling of the
+harness itself (the GIL and sklearn's per-fit Python), the same fits as
+``RandomizedSearchCV`` through one ``joblib.Parallel`` without a search.
+Utilization is the sum of the sleeps over ``W * wall``; ideal wall is that
+sum over W; for ``BayesSearchCV``, ``optimizer_time_`` per proposal and per
+round (the time every worker waits for the optimiser).
+
+Part 3, ``coldstart``. ``GridSearchCV`` (8 candidates x 3 folds, ``lr`` x
+``alpha``, ``refit=False``) of the default sktune MLP on digits, with
+epochs chosen for ~0.6 s per fit (``COLD_EPOCHS``) and a short search of
+~0.25 s per fit; each scenario in a fresh process that runs the search twice:
+``n_jobs=1``, and ``n_jobs=2`` cold (the first search of the process: loky
+starts its workers, which import torch, scikit-learn, skorch and sktune and
+do their first fit) and warm (the second search). Also in fresh processes:
+import times (wall of each import statement, and ``python -X importtime``
+summed by top-level package), the first fit of a process against the second
+identical one, and which modules the first fit imports (``torch._dynamo``?).
+
+Targets (issue "No idle workers"): ``BayesSearchCV`` wall <= 1.1x
+``RandomizedSearchCV`` at equal fits on 2 workers; utilization >= 0.9 for
+every search; in the simulation >= 0.9 at 8, 32 and 128 workers;
+``n_jobs=2`` cold >= 1.5x faster than ``n_jobs=1`` on the 24 fits of ~0.6 s,
+and never slower on the short search.
+
+Usage::
+
+    python benchmarks/bench_scheduling.py [--part utilization|simulation|coldstart|all]
+                                          [--repeats 3] [--sim-median 0.05] [--quick]
+
+``--quick`` is a smoke run of every part (small sizes, one repeat; its numbers
+mean nothing). Run it on an otherwise idle machine (it prints the load
+average at the start and the end of each part).
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TIMELINE_ENV = "SKTUNE_BENCH_TIMELINE"
+N_JOBS = 2
+HIDDEN = [(32,), (64,), (128,), (64, 32)]
+
+# ---------------------------------------------------------------------------------------
+# Part 1: utilization on digits
+# ---------------------------------------------------------------------------------------
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float32), y
+
+
+def _log_interval(t0):
+    path = os.environ.get(TIMELINE_ENV)
+    if path:
+        with open(path, "a") as f:  # one short line per call: appends do not interleave
+            f.write(f"{os.getpid()} {t0:.6f} {time.time():.6f}\n")
+
+
+def _timed_net_class():
+    """``TimedNet``: sktune's ``NeuralNetClassifier`` whose fit, partial_fit and score
+    append (pid, start, end) to the timeline file (if ``$SKTUNE_BENCH_TIMELINE`` is set).
+
+    Built on first use so that importing this module (as loky workers do to
+    unpickle it) does not import torch.
+    """
+    global TimedNet
+    if "TimedNet" in globals():
+        return TimedNet
+    from sktune import NeuralNetClassifier
+
+    class TimedNet(NeuralNetClassifier):
+        def fit(self, X, y=None, sample_weight=None):
+            t0 = time.time()
+            try:
+                return super().fit(X, y, sample_weight=sample_weight)
+            finally:
+                _log_interval(t0)
+
+        def partial_fit(self, X, y=None, classes=None, epochs=1, sample_weight=None):
+            t0 = time.time()
+            try:
+                return super().partial_fit(X, y, classes=classes, epochs=epochs,
+                                           sample_weight=sample_weight)
+            finally:
+                _log_interval(t0)
+
+        def score(self, X, y=None, sample_weight=None):
+            t0 = time.time()
+            try:
+                return super().score(X, y, sample_weight=sample_weight)
+            finally:
+                _log_interval(t0)
+
+    TimedNet.__module__ = __name__
+    TimedNet.__qualname__ = "TimedNet"
+    globals()["TimedNet"] = TimedNet
+    return TimedNet
+
+
+def __getattr__(name):  # a loky worker unpickling bench_scheduling.TimedNet
+    if name == "TimedNet":
+        return _timed_net_class()
+    raise AttributeError(name)
+
+
+class Problem:
+    """What a search factory needs: estimator, both spellings of the space, sizes."""
+
+    def __init__(self, estimator, bayes_space, random_space, n_iter, cv, n_jobs, epochs=None,
+                 n_workers=None):
+        self.estimator = estimator
+        self.bayes_space = bayes_space
+        self.random_space = random_space
+        self.n_iter = n_iter
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.epochs = epochs
+        self.n_workers = n_workers if n_workers is not None else n_jobs
+
+
+def _random_search(p):
+    from sklearn.model_selection import RandomizedSearchCV
+
+    return RandomizedSearchCV(p.estimator, p.random_space, n_iter=p.n_iter, cv=p.cv,
+                              n_jobs=p.n_jobs, refit=False, random_state=0)
+
+
+def _bayes(n_points, **extra):
+    """A factory of ``BayesSearchCV``; ``n_points`` an int or a function of the Problem."""
+    def factory(p):
+        from sktune import BayesSearchCV
+
+        k = n_points(p) if callable(n_points) else n_points
+        return BayesSearchCV(p.estimator, p.bayes_space, n_iter=p.n_iter, n_points=k, cv=p.cv,
+                             n_jobs=p.n_jobs, refit=False, random_state=0, **extra)
+    return factory
+
+
+def _hyperband(max_epochs, factor=3, n_brackets=None, **extra):
+    def factory(p):
+        from sktune import HyperbandSearchCV
+
+        return HyperbandSearchCV(p.estimator, p.bayes_space, max_epochs=max_epochs,
+                                 factor=factor, n_brackets=n_brackets, cv=p.cv, n_jobs=p.n_jobs,
+                                 refit=False, random_state=0, **extra)
+    return factory
+
+
+#: Part 1's searches, name -> factory(Problem). Extend, e.g. with
+#: ``"BayesSearchCV async": _bayes(1, schedule="async")``.
+SEARCHES = {
+    "RandomizedSearchCV": _random_search,
+    "BayesSearchCV n_points=1": _bayes(1),
+    "BayesSearchCV n_points=2": _bayes(2),
+    "BayesSearchCV n_points=4": _bayes(4),
+    "Hyperband max_epochs=10": _hyperband(10),
+    "Hyperband max_epochs=27 3 brackets": _hyperband(27, n_brackets=3),
+}
+BASELINE = "RandomizedSearchCV"
+
+
+def _digits_problem(n_iter, epochs, n_jobs=N_JOBS):
+    from scipy.stats import loguniform, uniform
+    from sklearn.model_selection import StratifiedKFold
+
+    from sktune.space import Categorical, Real
+
+    TimedNet = _timed_net_class()
+    est = TimedNet(epochs=epochs, batch_size=64, random_state=0)
+    bayes_space = {
+        "lr": Real(1e-4, 3e-2, prior="log-uniform"),
+        "alpha": Real(1e-6, 1e-2, prior="log-uniform"),
+        "dropout": Real(0.0, 0.5),
+        "hidden_layer_sizes": Categorical(HIDDEN),
+    }
+    random_space = {"lr": loguniform(1e-4, 3e-2), "alpha": loguniform(1e-6, 1e-2),
+                    "dropout": uniform(0.0, 0.5), "hidden_layer_sizes": HIDDEN}
+    return Problem(est, bayes_space, random_space, n_iter,
+                   StratifiedKFold(3, shuffle=True, random_state=0), n_jobs, epochs=epochs)
+
+
+def _warm_task(seconds):
+    """In a loky worker: the imports and the first fit a search's tasks would pay."""
+    import sklearn.model_selection  # noqa: F401
+
+    import sktune.search  # noqa: F401  (Hyperband's tasks carry sktune.search objects)
+
+    X, y = _digits()
+    _timed_net_class()(hidden_layer_sizes=(8,), epochs=1).fit(X[:200], y[:200])
+    time.sleep(seconds)  # so that the other task lands on the other worker
+    return os.getpid()
+
+
+def _warm_pool(n_jobs):
+    from joblib import Parallel, delayed
+
+    tick = time.perf_counter()
+    for _ in range(5):
+        pids = set(Parallel(n_jobs=n_jobs)(delayed(_warm_task)(0.3) for _ in range(n_jobs)))
+        if len(pids) == n_jobs:
+            break
+    return time.perf_counter() - tick, len(pids)
+
+
+def _merge(intervals):
+    merged = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged
+
+
+def _timeline_breakdown(path, t0, t1, n_workers):
+    """Worker-time fractions of ``n_workers * (t1 - t0)``: busy in fit/score, all idle
+    (nothing running anywhere), idle while another worker was busy."""
+    by_pid = {}
+    with open(path) as f:
+        for line in f:
+            pid, a, b = line.split()
+            a, b = max(float(a), t0), min(float(b), t1)
+            if b > a:
+                by_pid.setdefault(pid, []).append((a, b))
+    events = []
+    for intervals in by_pid.values():
+        for a, b in _merge(intervals):
+            events += [(a, 1), (b, -1)]
+    events.sort()
+    busy = all_idle = waiting = 0.0
+    k, last = 0, t0
+    for t, d in events:
+        dt = t - last
+        if k == 0:
+            all_idle += n_workers * dt
+        else:
+            busy += k * dt
+            waiting += max(n_workers - k, 0) * dt
+        k, last = k + d, t
+    all_idle += n_workers * (t1 - last)
+    total = n_workers * (t1 - t0)
+    return {"tl_busy": busy / total, "tl_all_idle": all_idle / total,
+            "tl_waiting": waiting / total, "pids": len(by_pid)}
+
+
+def _cv_busy(search):
+    r = search.cv_results_
+    n = search.n_splits_
+    return float(np.sum((np.asarray(r["mean_fit_time"]) + np.asarray(r["mean_score_time"])) * n))
+
+
+def _child_utilization(name, n_iter, epochs):
+    from joblib import parallel_config
+
+    X, y = _digits()
+    fd, path = tempfile.mkstemp(prefix="sktune-timeline-", suffix=".txt")
+    os.close(fd)
+    os.environ[TIMELINE_ENV] = path  # inherited by the loky workers started below
+    try:
+        problem = _digits_problem(n_iter, epochs)
+        search = SEARCHES[name](problem)
+        with parallel_config(backend="loky"):
+            warm, n_pids = _warm_pool(N_JOBS)
+            t0, tick = time.time(), time.perf_counter()
+            search.fit(X, y)
+            wall = time.perf_counter() - tick
+            t1 = time.time()
+        out = {"wall": wall, "warm_up": warm, "warm_pids": n_pids,
+               "busy": _cv_busy(search), "rows": len(search.cv_results_["params"]),
+               "fits": len(search.cv_results_["params"]) * search.n_splits_,
+               "optimizer_time": getattr(search, "optimizer_time_", 0.0),
+               "rounds": getattr(search, "n_rounds_", 1)}
+        trained = getattr(search, "epochs_trained_", None)
+        out["epochs"] = trained if trained is not None else out["fits"] * epochs
+        out["util"] = out["busy"] / (N_JOBS * wall)
+        out.update(_timeline_breakdown(path, t0, t1, N_JOBS))
+        scores = np.asarray(search.cv_results_["mean_test_score"], dtype=float)
+        if "candidate" in search.cv_results_:  # Hyperband: final rungs only
+            from sktune.search._brackets import last_rows
+
+            scores = scores[last_rows(search.cv_results_["candidate"])]
+        out["best"] = float(np.nanmax(scores))
+        return out
+    finally:
+        os.remove(path)
+
+
+def utilization(args):
+    n_iter, epochs = (6, 3) if args.quick else (24, 10)
+    names = list(SEARCHES)
+    print(f"\n== utilization: digits, sktune MLP, {epochs} epochs, {n_iter} candidates x 3 "
+          f"folds, n_jobs={N_JOBS}, warm pool, fresh process per search "
+          f"(load {_load()}) ==", flush=True)
+    runs = {name: [] for name in names}
+    for _ in range(args.repeats):  # interleaved
+        for name in names:
+            runs[name].append(_in_fresh_process("utilization", name, n_iter, epochs))
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+           for name, rs in runs.items()}
+    base = med[BASELINE]["wall"]
+    print(f"median of {args.repeats}; util = sum of fit+score times / ({N_JOBS} x wall); the "
+          "last three columns (from the fit/score timeline) say where the idle worker time "
+          "went: all idle = no fit running anywhere, waiting = idle while the other worker "
+          "was busy, overhead = in a task but outside fit/score")
+    head = (f"  {'search':<36}{'fits':>5}{'epochs':>7}{'rounds':>7}{'wall s':>8}{'x Random':>9}"
+            f"{'util':>6}{'opt s':>7}{'best':>7}{'all idle':>9}{'waiting':>8}{'overhead':>9}")
+    print(head)
+    for name in names:
+        m = med[name]
+        overhead = max(m["tl_busy"] - m["util"], 0.0)
+        print(f"  {name:<36}{m['fits']:>5.0f}{m['epochs']:>7.0f}{m['rounds']:>7.0f}"
+              f"{m['wall']:>8.2f}{m['wall'] / base:>8.2f}x{m['util']:>6.2f}"
+              f"{m['optimizer_time']:>7.2f}{m['best']:>7.3f}{m['tl_all_idle']:>9.2f}"
+              f"{m['tl_waiting']:>8.2f}{overhead:>9.2f}")
+    print("every run (wall s / util):")
+    for name in names:
+        shown = ", ".join(f"{r['wall']:.2f}/{r['util']:.2f}" for r in runs[name])
+        warm = statistics.median(r["warm_up"] for r in runs[name])
+        pids = {r["warm_pids"] for r in runs[name]} | {r["pids"] for r in runs[name]}
+        print(f"  {name:<36} {shown}   (warm-up {warm:.1f} s, worker pids seen {sorted(pids)})")
+    print(f"load average at the end: {_load()}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Part 2: simulation with sleeping fits, threading backend
+# ---------------------------------------------------------------------------------------
+
+_SLEPT = []  # (duration) of every SleepyFit.fit, appended by the worker threads
+_SLEPT_LOCK = threading.Lock()
+
+
+class SleepyFit(BaseEstimator):
+    """An estimator whose ``fit`` sleeps a lognormal time and whose ``score`` is smooth.
+
+    The duration is drawn from a seed made of ``x``, ``y``, ``seed`` and the
+    training rows (``X`` holds row indices), so the same candidate on the same
+    fold always sleeps the same time. ``score`` is ``-((x - 0.3)^2 + (y - 0.7)^2)``.
+    """
+
+    def __init__(self, x=0.5, y=0.5, seed=0, median=0.05, sigma=0.5):
+        self.x, self.y, self.seed, self.median, self.sigma = x, y, seed, median, sigma
+
+    def duration(self, X):
+        key = repr((float(self.x), float(self.y), int(self.seed), int(np.sum(X[:, 0])), len(X)))
+        rng = np.random.default_rng(zlib.crc32(key.encode()))
+        return float(self.median * math.exp(self.sigma * rng.standard_normal()))
+
+    def fit(self, X, y=None):
+        d = self.duration(X)
+        time.sleep(d)
+        with _SLEPT_LOCK:
+            _SLEPT.append(d)
+        self.fitted_ = True
+        return self
+
+    def score(self, X, y=None):
+        return -((self.x - 0.3) ** 2 + (self.y - 0.7) ** 2)
+
+
+def _harness_ceiling(p):
+    """Not a search: the fits of RandomizedSearchCV through one joblib.Parallel."""
+    return _HarnessCeiling(p)
+
+
+class _HarnessCeiling:
+    def __init__(self, p):
+        self.p = p
+
+    def fit(self, X, y=None):
+        from joblib import Parallel, delayed
+        from sklearn.base import clone
+        from sklearn.model_selection import ParameterSampler
+
+        params = list(ParameterSampler(self.p.random_space, self.p.n_iter, random_state=0))
+        splits = list(self.p.cv.split(X))
+
+        def one(p, train, test):
+            est = clone(self.p.estimator).set_params(**p).fit(X[train])
+            return est.score(X[test])
+
+        Parallel(n_jobs=self.p.n_jobs)(delayed(one)(p, tr, te) for p in params
+                                       for tr, te in splits)
+        return self
+
+
+#: Part 2's searches, name -> factory(Problem); ``Problem.n_workers`` is W.
+SIM_SEARCHES = {
+    "RandomizedSearchCV": _random_search,
+    "BayesSearchCV n_points=W": _bayes(lambda p: p.n_workers),
+    "BayesSearchCV n_points=ceil(W/3)": _bayes(lambda p: math.ceil(p.n_workers / 3)),
+    "no search: joblib.Parallel of the same fits": _harness_ceiling,
+}
+#: Candidates per (search, W): 4W, except BayesSearchCV n_points=ceil(W/3) at 128
+#: workers, whose 12 rounds of 43 proposals would cost minutes of optimiser time.
+SIM_N_ITER = {("BayesSearchCV n_points=ceil(W/3)", 128): 172}
+SIM_WORKERS = (8, 32, 128)
+
+
+def _sim_problem(n_workers, n_iter, median):
+    from scipy.stats import uniform
+    from sklearn.model_selection import KFold
+
+    from sktune.space import Real
+
+    return Problem(SleepyFit(median=median), {"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)},
+                   {"x": uniform(0, 1), "y": uniform(0, 1)}, n_iter,
+                   KFold(3, shuffle=True, random_state=0), n_workers, n_workers=n_workers)
+
+
+def _sim_run(name, n_workers, n_iter, median, n_rows):
+    from joblib import parallel_config
+
+    X = np.arange(n_rows, dtype=float).reshape(-1, 1)
+    search = SIM_SEARCHES[name](_sim_problem(n_workers, n_iter, median))
+    _SLEPT.clear()
+    with parallel_config(backend="threading", n_jobs=n_workers):
+        tick = time.perf_counter()
+        search.fit(X)
+        wall = time.perf_counter() - tick
+    slept = float(sum(_SLEPT))
+    out = {"wall": wall, "slept": slept, "fits": len(_SLEPT), "ideal": slept / n_workers,
+           "util": slept / (n_workers * wall), "n_iter": n_iter}
+    if hasattr(search, "optimizer_time_"):
+        out.update(opt=search.optimizer_time_, rounds=search.n_rounds_,
+                   per_proposal=search.optimizer_time_ / n_iter,
+                   per_round=search.optimizer_time_ / search.n_rounds_)
+    return out
+
+
+def simulation(args):
+    workers = (8, 32) if args.quick else SIM_WORKERS
+    scale = 1 if not args.quick else 0.5
+    print(f"\n== simulation: SleepyFit (lognormal sleep, median {args.sim_median} s, sigma "
+          f"0.5), threading backend, 4W candidates x 3 folds (load {_load()}) ==", flush=True)
+    print("util = sum of sleeps / (W x wall); ideal = sum of sleeps / W; opt = the optimiser's "
+          "time (optimizer_time_), per proposal and per round")
+    print(f"  {'W':>4} {'search':<44}{'cands':>6}{'fits':>6}{'wall s':>8}{'ideal s':>8}"
+          f"{'util':>6}{'rounds':>7}{'opt s':>7}{'opt/prop ms':>12}{'opt/round s':>12}")
+    start = time.perf_counter()
+    for w in workers:
+        for name in SIM_SEARCHES:
+            n_iter = int(SIM_N_ITER.get((name, w), 4 * w) * scale)
+            r = _sim_run(name, w, n_iter, args.sim_median, n_rows=300)
+            cells = (f"{r['rounds']:>7}{r['opt']:>7.2f}{1000 * r['per_proposal']:>12.1f}"
+                     f"{r['per_round']:>12.3f}" if "opt" in r else "")
+            print(f"  {w:>4} {name:<44}{n_iter:>6}{r['fits']:>6}{r['wall']:>8.2f}"
+                  f"{r['ideal']:>8.2f}{r['util']:>6.2f}{cells}", flush=True)
+    print(f"simulation took {time.perf_counter() - start:.0f} s; load average at the end: "
+          f"{_load()}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Part 3: cold start
+# ---------------------------------------------------------------------------------------
+
+#: Epochs of the default MLP (100 hidden units, batch 64) for ~0.6 s and ~0.25 s
+#: per fit on a training fold of digits (1,198 rows), one thread, on the 2-core
+#: machine this was written on; the output prints the measured mean fit time.
+COLD_EPOCHS = {"long": 50, "short": 20}
+COLD_GRID = {"lr": [1e-3, 3e-3, 1e-2, 3e-2], "alpha": [1e-5, 1e-3]}
+COLD_SCENARIOS = {"n_jobs=1": 1, "n_jobs=2": 2}
+
+
+def _child_coldstart(size, n_jobs, epochs):
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from sktune import NeuralNetClassifier
+
+    X, y = _digits()
+    out = {}
+    for which in ("first", "second"):
+        search = GridSearchCV(NeuralNetClassifier(epochs=epochs, random_state=0), COLD_GRID,
+                              cv=StratifiedKFold(3, shuffle=True, random_state=0),
+                              n_jobs=n_jobs, refit=False)
+        tick = time.perf_counter()
+        search.fit(X, y)
+        out[which] = time.perf_counter() - tick
+        out[f"{which}_fit"] = float(np.mean(search.cv_results_["mean_fit_time"]))
+    return out
+
+
+IMPORT_STATEMENTS = {
+    "import sktune": "import sktune",
+    "+ NeuralNetClassifier (what a worker pays)": "from sktune import NeuralNetClassifier",
+    "+ BayesSearchCV, HyperbandSearchCV": "from sktune import NeuralNetClassifier, "
+                                          "BayesSearchCV, HyperbandSearchCV",
+}
+IMPORT_GROUPS = ("torch", "sklearn", "scipy", "numpy", "skorch", "sktune")
+
+
+def _import_wall(statement):
+    code = (f"import time; t = time.perf_counter(); {statement}; "
+            "print(time.perf_counter() - t)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _import_breakdown(statement):
+    """``-X importtime`` self times summed by top-level package (seconds)."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", statement],
+                            capture_output=True, text=True, check=True)
+    sums = dict.fromkeys((*IMPORT_GROUPS, "other"), 0.0)
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _, name = line[len("import time:"):].split("|")
+        top = name.strip().split(".")[0]
+        sums[top if top in sums else "other"] += int(self_us) / 1e6
+    sums["total"] = sum(sums.values())
+    return sums
+
+
+def _child_first_fit():
+    tick = time.perf_counter()
+    from sktune import NeuralNetClassifier
+
+    out = {"import": time.perf_counter() - tick}
+    X, y = _digits()
+    before = set(sys.modules)
+    out["dynamo_after_import"] = "torch._dynamo" in sys.modules
+    times = []
+    for _ in range(2):
+        tick = time.perf_counter()
+        NeuralNetClassifier(hidden_layer_sizes=(32,), epochs=2, random_state=0).fit(X[:300],
+                                                                                   y[:300])
+        times.append(time.perf_counter() - tick)
+        if len(times) == 1:
+            new = sorted(set(sys.modules) - before)
+    out.update(first=times[0], second=times[1], dynamo_after_fit="torch._dynamo" in sys.modules,
+               n_new_modules=len(new))
+    groups = {}
+    for mod in new:
+        parts = mod.split(".")
+        key = ".".join(parts[:2]) if parts[0] == "torch" else parts[0]
+        groups[key] = groups.get(key, 0) + 1
+    out["new_modules"] = sorted(groups.items(), key=lambda kv: -kv[1])[:8]
+    return out
+
+
+def coldstart(args):
+    repeats = args.repeats
+    epochs = {"long": 5, "short": 2} if args.quick else COLD_EPOCHS
+    print(f"\n== coldstart: GridSearchCV 8 candidates x 3 folds, default sktune MLP on "
+          f"digits, fresh process per scenario (load {_load()}) ==", flush=True)
+
+    walls = {s: [] for s in IMPORT_STATEMENTS}
+    parts = {s: [] for s in IMPORT_STATEMENTS}
+    for _ in range(repeats):
+        for label, statement in IMPORT_STATEMENTS.items():
+            walls[label].append(_import_wall(statement))
+            parts[label].append(_import_breakdown(statement))
+    print(f"import times in a fresh process (s, median of {repeats}; the package columns "
+          "are -X importtime self times summed by top-level package)")
+    print(f"  {'statement':<44}{'wall':>6}" + "".join(f"{g:>8}" for g in IMPORT_GROUPS)
+          + f"{'other':>7}{'sum':>6}")
+    for label in IMPORT_STATEMENTS:
+        row = {k: statistics.median(p[k] for p in parts[label]) for k in parts[label][0]}
+        print(f"  {label:<44}{statistics.median(walls[label]):>6.2f}"
+              + "".join(f"{row[g]:>8.2f}" for g in IMPORT_GROUPS)
+              + f"{row['other']:>7.2f}{row['total']:>6.2f}")
+
+    first = [_in_fresh_process("first_fit") for _ in range(repeats)]
+    f0 = first[0]
+    print(f"first fit of a process (MLP(32), 2 epochs, 300 rows; median of {repeats}): "
+          f"{statistics.median(f['first'] for f in first):.2f} s, the second identical one "
+          f"{statistics.median(f['second'] for f in first):.3f} s; torch._dynamo imported "
+          f"after `from sktune import NeuralNetClassifier`: {f0['dynamo_after_import']}, "
+          f"after the first fit: {f0['dynamo_after_fit']} ({f0['n_new_modules']} modules "
+          f"imported by the first fit; most: "
+          f"{', '.join(f'{k} {n}' for k, n in f0['new_modules'])})", flush=True)
+
+    runs = {(size, s): [] for size in epochs for s in COLD_SCENARIOS}
+    for _ in range(repeats):
+        for size, s in runs:
+            runs[(size, s)].append(_in_fresh_process("coldstart", size, COLD_SCENARIOS[s],
+                                                     epochs[size]))
+    print(f"search wall (s, median of {repeats}); first = first search of the process, "
+          "second = the same search again (warm workers)")
+    print(f"  {'search':<34}{'scenario':<10}{'mean fit s':>11}{'first':>8}{'second':>8}"
+          f"{'n_jobs=1 first / first':>24}{'second / second':>17}")
+    for size in epochs:
+        base = {w: statistics.median(r[w] for r in runs[(size, "n_jobs=1")])
+                for w in ("first", "second")}
+        for s in COLD_SCENARIOS:
+            rs = runs[(size, s)]
+            m = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+            label = f"{size}: {epochs[size]} epochs"
+            print(f"  {label:<34}{s:<10}{m['second_fit']:>11.2f}{m['first']:>8.2f}"
+                  f"{m['second']:>8.2f}{base['first'] / m['first']:>23.2f}x"
+                  f"{base['second'] / m['second']:>16.2f}x")
+    print("every run (first / second, s):")
+    for (size, s), rs in runs.items():
+        print(f"  {size:<6} {s:<9} " + ", ".join(f"{r['first']:.2f}/{r['second']:.2f}"
+                                                  for r in rs))
+    print(f"load average at the end: {_load()}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# plumbing
+# ---------------------------------------------------------------------------------------
+
+
+def _in_fresh_process(*args):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [HERE, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    env.pop(TIMELINE_ENV, None)
+    result = subprocess.run([sys.executable, "-c",
+                             "import sys, bench_scheduling; bench_scheduling.main(sys.argv[1:])",
+                             "--child", json.dumps(args)],
+                            capture_output=True, text=True, check=False, env=env)
+    if result.returncode:
+        raise RuntimeError(f"{args[0]} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _child(payload):
+    what, *args = json.loads(payload)
+    if what == "utilization":
+        out = _child_utilization(*args)
+    elif what == "coldstart":
+        out = _child_coldstart(*args)
+    else:
+        out = _child_first_fit()
+    print(json.dumps(out))
+
+
+def _load():
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["utilization", "simulation", "coldstart", "all"],
+                        default="all")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sim-median", type=float, default=0.05,
+                        help="median sleep of a simulated fit (s)")
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run of every part")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child)
+    if args.quick:
+        args.repeats = 1
+    start = time.perf_counter()
+    print(f"load average at start: {_load()}  (cores: {os.cpu_count()}, python "
+          f"{sys.version.split()[0]})", flush=True)
+    if args.part in ("utilization", "all"):
+        utilization(args)
+    if args.part in ("simulation", "all"):
+        simulation(args)
+    if args.part in ("coldstart", "all"):
+        coldstart(args)
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
