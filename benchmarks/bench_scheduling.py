@@ -27,25 +27,39 @@ timeline every fit and score call writes (pid, start, end): *all idle* is
 worker time while no fit or score ran anywhere (the search process proposing,
 dispatching, collecting, formatting results between rounds), *waiting* is
 worker time idle while another worker was still busy (stragglers at a round's
-or rung's barrier, and the tail of the search), *overhead* the rest (within a
-task, outside fit and score: unpickling, cloning, splitting). Repeated
-``--repeats`` times interleaved; medians.
+or rung's barrier, and the tail of the search); both include the workers'
+own time outside fit and score (receiving a task, cloning, splitting,
+returning). Repeated ``--repeats`` times interleaved; medians.
 
 Part 2, ``simulation``. ``SleepyFit``, an estimator whose ``fit`` sleeps a
-lognormal time (median ``--sim-median`` = 0.05 s, sigma 0.5, drawn from a
-seed made of its parameters ``x``, ``y``, ``seed`` and the fold it is given)
-and whose ``score`` is a smooth function of ``x`` and ``y``, searched with
-joblib's threading backend at W = 8, 32 and 128 workers over 4W candidates x
-3 folds (12 fits per worker; the ideal wall is the same ~0.7 s at every W):
-``RandomizedSearchCV``, ``BayesSearchCV`` with ``n_points = W`` (4 rounds of
-3 fits per worker) and ``n_points = ceil(W / 3)`` (rounds of about one fit
-per worker; fewer candidates at 128 workers, see ``SIM_N_ITER``: the
-optimiser's time grows with each proposal), and, as the ceiling of the
-harness itself (the GIL and sklearn's per-fit Python), the same fits as
-``RandomizedSearchCV`` through one ``joblib.Parallel`` without a search.
-Utilization is the sum of the sleeps over ``W * wall``; ideal wall is that
-sum over W; for ``BayesSearchCV``, ``optimizer_time_`` per proposal and per
-round (the time every worker waits for the optimiser).
+lognormal time (sigma 0.5, drawn from a seed made of its parameters ``x``,
+``y``, ``seed`` and the fold it is given) and whose ``score`` is a smooth
+function of ``x`` and ``y``, searched with joblib's threading backend at W =
+8, 32 and 128 workers (``SIM_PLAN``): 4W candidates x 3 folds (12 fits per
+worker) with a median sleep of 0.05 s at 8 workers, 8W (24 fits per worker)
+of 0.1 s at 32, 16W (48 per worker) of 0.4 s at 128; ``--sim-scale``
+multiplies the sleeps. Why not 4W candidates of 0.05 s everywhere: (a) with
+lognormal fits started in an order nobody can choose, the last long fit
+leaves the others idle, and even a perfect list scheduler of 12 fits per
+worker reaches only ~0.82 at 128 workers (~0.9 at 32): the *bound* column
+is that greedy list schedule of the row's own fits, in the order they
+started, so that 0.9 is reachable at all; (b) every fit costs the search
+process ~1 ms of Python under the GIL (sklearn's ``_fit_and_score``,
+cloning, formatting), so 128 threads cannot be kept busy with 50 ms fits
+(2,500 fits/s) whatever the scheduler (measured: 0.54 for a bare
+``joblib.Parallel``, 0.29 for ``RandomizedSearchCV``); 0.4 s fits at 128
+workers need ~300 fits/s. The ideal wall is ~0.7 s at 8 workers, ~2.7 s at
+32 and ~22 s at 128. The searches: ``RandomizedSearchCV``; ``BayesSearchCV``
+with ``n_points = W`` (rounds of 3 fits per worker) and ``n_points =
+ceil(W / 3)`` (rounds of about one fit per worker), both with fewer
+candidates where the optimiser's time would take minutes (``SIM_N_ITER``:
+at 128 workers 512 and 172 candidates, 4 rounds each; its time per proposal
+grows with the points it has seen); and, as the ceiling of the harness
+itself, the same fits as ``RandomizedSearchCV`` through one
+``joblib.Parallel`` without a search. Utilization is the sum of the sleeps
+over ``W * wall``; ideal wall is that sum over W; for ``BayesSearchCV``,
+``optimizer_time_`` per proposal and per round (the time every worker waits
+for the optimiser).
 
 Part 3, ``coldstart``. ``GridSearchCV`` (8 candidates x 3 folds, ``lr`` x
 ``alpha``, ``refit=False``) of the default sktune MLP on digits, with
@@ -67,7 +81,7 @@ and never slower on the short search.
 Usage::
 
     python benchmarks/bench_scheduling.py [--part utilization|simulation|coldstart|all]
-                                          [--repeats 3] [--sim-median 0.05] [--quick]
+                                          [--repeats 3] [--sim-scale 1] [--quick]
 
 ``--quick`` is a smoke run of every part (small sizes, one repeat; its numbers
 mean nothing). Run it on an otherwise idle machine (it prints the load
@@ -75,6 +89,7 @@ average at the start and the end of each part).
 """
 
 import argparse
+import heapq
 import json
 import math
 import os
@@ -355,20 +370,24 @@ def utilization(args):
     med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
            for name, rs in runs.items()}
     base = med[BASELINE]["wall"]
-    print(f"median of {args.repeats}; util = sum of fit+score times / ({N_JOBS} x wall); the "
-          "last three columns (from the fit/score timeline) say where the idle worker time "
-          "went: all idle = no fit running anywhere, waiting = idle while the other worker "
-          "was busy, overhead = in a task but outside fit/score")
+    print(f"median of {args.repeats}; fits = rows of cv_results_ x folds; util = sum of "
+          f"fit+score times / ({N_JOBS} x wall); opt s = optimizer_time_; best = best mean CV "
+          "accuracy. Worker time, as fractions of n_jobs x wall, from the timeline of fit and "
+          "score calls: busy (~ util), all idle = no fit or score running on any worker "
+          "(of which opt = the optimiser's share, opt s / wall), waiting = idle while the "
+          "other worker was busy. Both idle columns include the workers' per-task time "
+          "outside fit and score (receiving, cloning, splitting, returning).")
     head = (f"  {'search':<36}{'fits':>5}{'epochs':>7}{'rounds':>7}{'wall s':>8}{'x Random':>9}"
-            f"{'util':>6}{'opt s':>7}{'best':>7}{'all idle':>9}{'waiting':>8}{'overhead':>9}")
+            f"{'util':>6}{'opt s':>7}{'best':>7}{'busy':>6}{'all idle':>9}{'(opt)':>6}"
+            f"{'waiting':>8}")
     print(head)
     for name in names:
         m = med[name]
-        overhead = max(m["tl_busy"] - m["util"], 0.0)
         print(f"  {name:<36}{m['fits']:>5.0f}{m['epochs']:>7.0f}{m['rounds']:>7.0f}"
               f"{m['wall']:>8.2f}{m['wall'] / base:>8.2f}x{m['util']:>6.2f}"
-              f"{m['optimizer_time']:>7.2f}{m['best']:>7.3f}{m['tl_all_idle']:>9.2f}"
-              f"{m['tl_waiting']:>8.2f}{overhead:>9.2f}")
+              f"{m['optimizer_time']:>7.2f}{m['best']:>7.3f}{m['tl_busy']:>6.2f}"
+              f"{m['tl_all_idle']:>9.2f}{m['optimizer_time'] / m['wall']:>6.2f}"
+              f"{m['tl_waiting']:>8.2f}")
     print("every run (wall s / util):")
     for name in names:
         shown = ", ".join(f"{r['wall']:.2f}/{r['util']:.2f}" for r in runs[name])
@@ -404,9 +423,9 @@ class SleepyFit(BaseEstimator):
 
     def fit(self, X, y=None):
         d = self.duration(X)
-        time.sleep(d)
-        with _SLEPT_LOCK:
+        with _SLEPT_LOCK:  # in the order the fits start
             _SLEPT.append(d)
+        time.sleep(d)
         self.fitted_ = True
         return self
 
@@ -447,10 +466,14 @@ SIM_SEARCHES = {
     "BayesSearchCV n_points=ceil(W/3)": _bayes(lambda p: math.ceil(p.n_workers / 3)),
     "no search: joblib.Parallel of the same fits": _harness_ceiling,
 }
-#: Candidates per (search, W): 4W, except BayesSearchCV n_points=ceil(W/3) at 128
-#: workers, whose 12 rounds of 43 proposals would cost minutes of optimiser time.
-SIM_N_ITER = {("BayesSearchCV n_points=ceil(W/3)", 128): 172}
-SIM_WORKERS = (8, 32, 128)
+#: W -> (median sleep of a fit in s, candidates per worker): 12, 24 and 48 fits per
+#: worker (see the module docstring for why).
+SIM_PLAN = {8: (0.05, 4), 32: (0.1, 8), 128: (0.4, 16)}
+#: Candidates of (search, W) where not SIM_PLAN's: the optimiser's time per
+#: proposal grows with the points seen (~45 ms at 500 in 2-D), so 2,048 would take
+#: many minutes: 4 rounds of 128 and of 43 instead.
+SIM_N_ITER = {("BayesSearchCV n_points=W", 128): 512,
+              ("BayesSearchCV n_points=ceil(W/3)", 128): 172}
 
 
 def _sim_problem(n_workers, n_iter, median):
@@ -476,7 +499,8 @@ def _sim_run(name, n_workers, n_iter, median, n_rows):
         wall = time.perf_counter() - tick
     slept = float(sum(_SLEPT))
     out = {"wall": wall, "slept": slept, "fits": len(_SLEPT), "ideal": slept / n_workers,
-           "util": slept / (n_workers * wall), "n_iter": n_iter}
+           "util": slept / (n_workers * wall), "n_iter": n_iter,
+           "bound": slept / (n_workers * _list_schedule(_SLEPT, n_workers))}
     if hasattr(search, "optimizer_time_"):
         out.update(opt=search.optimizer_time_, rounds=search.n_rounds_,
                    per_proposal=search.optimizer_time_ / n_iter,
@@ -484,24 +508,37 @@ def _sim_run(name, n_workers, n_iter, median, n_rows):
     return out
 
 
+def _list_schedule(durations, n_workers):
+    """Makespan of ``durations`` run in this order, each on the first free worker."""
+    free = [0.0] * n_workers
+    for d in durations:
+        heapq.heappush(free, heapq.heappop(free) + d)
+    return max(free)
+
+
 def simulation(args):
-    workers = (8, 32) if args.quick else SIM_WORKERS
+    plan = {w: SIM_PLAN[w] for w in ((8, 32) if args.quick else SIM_PLAN)}
     scale = 1 if not args.quick else 0.5
-    print(f"\n== simulation: SleepyFit (lognormal sleep, median {args.sim_median} s, sigma "
-          f"0.5), threading backend, 4W candidates x 3 folds (load {_load()}) ==", flush=True)
-    print("util = sum of sleeps / (W x wall); ideal = sum of sleeps / W; opt = the optimiser's "
-          "time (optimizer_time_), per proposal and per round")
+    shown = "; ".join(f"W={w}: {per}W candidates, median {median * args.sim_scale:g} s"
+                      for w, (median, per) in plan.items())
+    print(f"\n== simulation: SleepyFit (lognormal sleep, sigma 0.5), threading backend, 3 "
+          f"folds; {shown} (load {_load()}) ==", flush=True)
+    print("util = sum of sleeps / (W x wall); ideal = sum of sleeps / W; bound = util of a "
+          "perfect list schedule of the same fits in the order they started; opt = the "
+          "optimiser's time (optimizer_time_), per proposal and per round; the 'no search' "
+          "row is the harness's own ceiling")
     print(f"  {'W':>4} {'search':<44}{'cands':>6}{'fits':>6}{'wall s':>8}{'ideal s':>8}"
-          f"{'util':>6}{'rounds':>7}{'opt s':>7}{'opt/prop ms':>12}{'opt/round s':>12}")
+          f"{'util':>6}{'bound':>6}{'rounds':>7}{'opt s':>7}{'opt/prop ms':>12}"
+          f"{'opt/round s':>12}")
     start = time.perf_counter()
-    for w in workers:
+    for w, (median, per) in plan.items():
         for name in SIM_SEARCHES:
-            n_iter = int(SIM_N_ITER.get((name, w), 4 * w) * scale)
-            r = _sim_run(name, w, n_iter, args.sim_median, n_rows=300)
+            n_iter = int(SIM_N_ITER.get((name, w), per * w) * scale)
+            r = _sim_run(name, w, n_iter, median * args.sim_scale, n_rows=300)
             cells = (f"{r['rounds']:>7}{r['opt']:>7.2f}{1000 * r['per_proposal']:>12.1f}"
                      f"{r['per_round']:>12.3f}" if "opt" in r else "")
             print(f"  {w:>4} {name:<44}{n_iter:>6}{r['fits']:>6}{r['wall']:>8.2f}"
-                  f"{r['ideal']:>8.2f}{r['util']:>6.2f}{cells}", flush=True)
+                  f"{r['ideal']:>8.2f}{r['util']:>6.2f}{r['bound']:>6.2f}{cells}", flush=True)
     print(f"simulation took {time.perf_counter() - start:.0f} s; load average at the end: "
           f"{_load()}", flush=True)
 
@@ -512,8 +549,9 @@ def simulation(args):
 
 #: Epochs of the default MLP (100 hidden units, batch 64) for ~0.6 s and ~0.25 s
 #: per fit on a training fold of digits (1,198 rows), one thread, on the 2-core
-#: machine this was written on; the output prints the measured mean fit time.
-COLD_EPOCHS = {"long": 50, "short": 20}
+#: machine this was written on (whose speed drifted by up to ~1.5x over an hour);
+#: the output prints the measured mean fit time.
+COLD_EPOCHS = {"long": 30, "short": 12}
 COLD_GRID = {"lr": [1e-3, 3e-3, 1e-2, 3e-2], "alpha": [1e-5, 1e-3]}
 COLD_SCENARIOS = {"n_jobs=1": 1, "n_jobs=2": 2}
 
@@ -543,6 +581,7 @@ IMPORT_STATEMENTS = {
                                           "BayesSearchCV, HyperbandSearchCV",
 }
 IMPORT_GROUPS = ("torch", "sklearn", "scipy", "numpy", "skorch", "sktune")
+CUMULATIVE = ("torch", "sklearn", "skorch", "pandas")
 
 
 def _import_wall(statement):
@@ -558,14 +597,22 @@ def _import_breakdown(statement):
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", statement],
                             capture_output=True, text=True, check=True)
     sums = dict.fromkeys((*IMPORT_GROUPS, "other"), 0.0)
+    others = {}
     for line in result.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, _, name = line[len("import time:"):].split("|")
-        top = name.strip().split(".")[0]
+        self_us, cumulative_us, name = line[len("import time:"):].split("|")
+        name = name.strip()
+        if name in CUMULATIVE and f"cum {name}" not in sums:  # its first (outermost) import
+            sums[f"cum {name}"] = int(cumulative_us) / 1e6
+        top = name.split(".")[0]
         sums[top if top in sums else "other"] += int(self_us) / 1e6
-    sums["total"] = sum(sums.values())
-    return sums
+        if top not in sums:
+            others[top] = others.get(top, 0.0) + int(self_us) / 1e6
+    sums["total"] = sum(sums[k] for k in (*IMPORT_GROUPS, "other"))
+    for name in CUMULATIVE:
+        sums.setdefault(f"cum {name}", 0.0)
+    return sums, others
 
 
 def _child_first_fit():
@@ -603,10 +650,13 @@ def coldstart(args):
 
     walls = {s: [] for s in IMPORT_STATEMENTS}
     parts = {s: [] for s in IMPORT_STATEMENTS}
+    other_parts = {}
     for _ in range(repeats):
         for label, statement in IMPORT_STATEMENTS.items():
             walls[label].append(_import_wall(statement))
-            parts[label].append(_import_breakdown(statement))
+            sums, others = _import_breakdown(statement)
+            parts[label].append(sums)
+            other_parts[label] = others
     print(f"import times in a fresh process (s, median of {repeats}; the package columns "
           "are -X importtime self times summed by top-level package)")
     print(f"  {'statement':<44}{'wall':>6}" + "".join(f"{g:>8}" for g in IMPORT_GROUPS)
@@ -616,6 +666,14 @@ def coldstart(args):
         print(f"  {label:<44}{statistics.median(walls[label]):>6.2f}"
               + "".join(f"{row[g]:>8.2f}" for g in IMPORT_GROUPS)
               + f"{row['other']:>7.2f}{row['total']:>6.2f}")
+    top = sorted(other_parts[label].items(), key=lambda kv: -kv[1])[:5]
+    print(f"  (other, last statement, last run: {', '.join(f'{k} {v:.2f}' for k, v in top)})")
+    print("  cumulative time of the first import of each (nested, not additive: sklearn's "
+          "includes the scipy and pandas it imports, skorch's what it imports first):")
+    for label in IMPORT_STATEMENTS:
+        cells = ", ".join(f"{name} {statistics.median(p[f'cum {name}'] for p in parts[label]):.2f}"
+                          for name in CUMULATIVE)
+        print(f"    {label:<44} {cells}")
 
     first = [_in_fresh_process("first_fit") for _ in range(repeats)]
     f0 = first[0]
@@ -691,8 +749,8 @@ def main(argv=None):
     parser.add_argument("--part", choices=["utilization", "simulation", "coldstart", "all"],
                         default="all")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--sim-median", type=float, default=0.05,
-                        help="median sleep of a simulated fit (s)")
+    parser.add_argument("--sim-scale", type=float, default=1.0,
+                        help="multiplies the simulated fits' sleeps (SIM_PLAN)")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run of every part")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
