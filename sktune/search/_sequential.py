@@ -18,11 +18,16 @@ import time
 import warnings
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils.validation import _check_method_params, indexable
 
 from ..data._view import as_view, is_dataset
 from ._checkpoint import checkpoint_session
 from ._fit_failures import collect_fit_failures, raise_if_all_failed
+from ._pool import open_pool
+from ._scheduler import Evaluations
+from ._task_hook import KnownResults
 from .callbacks import SearchState
 
 
@@ -71,6 +76,12 @@ class RoundBasedSearchCV(BaseSearchCV):
     #: Attributes left out when the search is pickled into a parallel task.
     _not_sent_to_workers = ()
 
+    #: True for searches that run their fits on the scheduler
+    #: (:meth:`_open_evaluations`) and use sklearn's ``evaluate_candidates``
+    #: only to format known results: sklearn's own ``Parallel`` then runs
+    #: with one job (nothing to fit), the scheduler with ``n_jobs``.
+    _scheduled = False
+
     # -- fit ---------------------------------------------------------------------
     def fit(self, X, y=None, *, callback=None, **params):
         """Run the search, round after round, then refit the best candidate.
@@ -103,6 +114,10 @@ class RoundBasedSearchCV(BaseSearchCV):
                 y = X.targets
         self._fit_callbacks = callback
         self._searching = True
+        self._fit_args = (X, y, params)
+        n_jobs = self.n_jobs
+        if self._scheduled:
+            self._pool_n_jobs, self.n_jobs = n_jobs, 1
         try:
             with collect_fit_failures(self.error_score, owner=self), \
                     checkpoint_session(self, params) as self._checkpoint_session:
@@ -111,8 +126,10 @@ class RoundBasedSearchCV(BaseSearchCV):
                 _rank_train_scores(self.cv_results_)
             return self
         finally:
-            del self._fit_callbacks, self._searching
+            self.n_jobs = n_jobs
+            del self._fit_callbacks, self._searching, self._fit_args
             self.__dict__.pop("_checkpoint_session", None)
+            self.__dict__.pop("_pool_n_jobs", None)
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # may be self.__dict__ itself
@@ -122,7 +139,7 @@ class RoundBasedSearchCV(BaseSearchCV):
             # user's callbacks, which need not be picklable, and the search's
             # working state, which grows with every round.
             state.update(callbacks=None, _fit_callbacks=None)
-            for name in ("_checkpoint_session", *self._not_sent_to_workers):
+            for name in ("_checkpoint_session", "_fit_args", *self._not_sent_to_workers):
                 state.pop(name, None)
         return state
 
@@ -139,6 +156,33 @@ class RoundBasedSearchCV(BaseSearchCV):
         cv = _FrozenSplits(self._checked_cv_orig,
                            on_split=session.check_data if session is not None else None)
         return evaluate_candidates, cv
+
+    def _open_evaluations(self, cv):
+        """The scheduler of this search's fits (:class:`~._scheduler.Evaluations`):
+        the data, the folds of ``cv`` and sklearn's arguments of ``_fit_and_score``
+        as ``BaseSearchCV.fit`` builds them, on the pool of ``n_jobs``."""
+        X, y, params = self._fit_args
+        X, y = indexable(X, y)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        scorers, _ = self._get_scorers()
+        splits = list(cv.split(X, y, **routed.splitter.split))
+        kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
+                      score_params=routed.scorer.score,
+                      return_train_score=self.return_train_score, return_n_test_samples=True,
+                      return_times=True, return_parameters=False,
+                      error_score=self.error_score, verbose=self.verbose, caller=self)
+        pool = open_pool(getattr(self, "_pool_n_jobs", self.n_jobs))
+        return Evaluations(pool, (clone(self.estimator), X, y, kwargs), splits)
+
+    def _format_known(self, evaluate_candidates, candidates, cv, **kwargs):
+        """``cv_results_`` after adding ``candidates`` (:class:`KnownResults`):
+        sklearn's own formatting, nothing fitted."""
+        verbose, self.verbose = self.verbose, 0  # no "Fitting k folds" per candidate
+        try:
+            return evaluate_candidates(candidates, cv=cv, **kwargs)
+        finally:
+            self.verbose = verbose
 
     def _seeds(self, drawn):
         """Seeds of the original run when resuming, else ``drawn``."""
@@ -223,8 +267,27 @@ class RoundBasedSearchCV(BaseSearchCV):
             return super()._format_results(candidate_params, n_splits, out, more_results)
 
     def _plain_candidates(self, candidate_params, out):
-        """Hook: candidates as they go into ``cv_results_['params']``."""
-        return candidate_params
+        """Candidates as they go into ``cv_results_['params']``: plain dicts."""
+        return [dict(p) if isinstance(p, KnownResults) else p for p in candidate_params]
+
+    def _candidate_score(self, outcomes):
+        """A candidate's mean test score on the optimised metric, from its per-split
+        results (``nan`` if a fold failed, as sklearn's ``mean_test_*``)."""
+        metric = None
+        scores = next((o["test_scores"] for o in outcomes
+                       if isinstance(o.get("test_scores"), dict)), None)
+        if scores is not None:
+            metric = self._optimised_metric({f"mean_test_{m}": None for m in scores})
+            metric = metric[len("mean_test_"):]
+        values = []
+        for o in outcomes:
+            score = o["test_scores"]
+            if metric is not None and isinstance(score, dict):
+                score = score[metric]
+            if isinstance(score, dict):  # pragma: no cover - a multi-metric failure
+                return math.nan
+            values.append(float(score))
+        return float(np.mean(values))
 
 
 def _rank_train_scores(results):

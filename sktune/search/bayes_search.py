@@ -2,6 +2,7 @@
 
 import math
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._checkpoint import fingerprint
 from ._sequential import RoundBasedSearchCV
 from ._skopt_names import optimizer_arguments
+from ._task_hook import KnownResults, install
 from .optimizer import Optimizer
 from .space import Space, parse_search_spaces
 
@@ -144,13 +146,14 @@ scorer_, n_splits_, refit_time_, multimetric_
         "n_points": [Interval(Integral, 1, None, closed="left")],
         "fit_params": [None, dict],
         "iid": [StrOptions({"deprecated"}), "boolean"],
+        "asynchronous": ["boolean"],
     }
 
     def __init__(self, estimator, search_spaces, optimizer_kwargs=None, *, n_iter=50,
                  scoring=None, n_jobs=None, n_points=1, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
                  return_train_score=False, callbacks=None, checkpoint=None,
-                 fit_params=None, iid="deprecated"):
+                 asynchronous=False, fit_params=None, iid="deprecated"):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -161,13 +164,17 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.optimizer_kwargs = optimizer_kwargs
         self.callbacks = callbacks
         self.checkpoint = checkpoint
+        self.asynchronous = asynchronous
         self.fit_params = fit_params
         self.iid = iid
 
     _not_sent_to_workers = ("optimizers_",)
+    _scheduled = True
 
     def _checkpoint_settings(self):
-        return {"n_points": int(self.n_points),
+        # schedule 2: one candidate per checkpoint round, candidate k knowing the
+        # results of 0..k-n_points-1 (earlier checkpoints held rounds of n_points)
+        return {"n_points": int(self.n_points), "schedule": 2,
                 "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
 
     def _check_skopt_arguments(self):
@@ -215,10 +222,21 @@ scorer_, n_splits_, refit_time_, multimetric_
         rng = check_random_state(self.random_state)
         seeds = self._seeds(rng.randint(np.iinfo(np.int32).max, size=len(spaces)))
         plan = [(space, n_iter or self.n_iter) for space, n_iter in spaces]
+        session = getattr(self, "_checkpoint_session", None)
+        if self.asynchronous and session is not None:
+            raise ValueError(
+                "checkpoint= needs the deterministic schedule (asynchronous=False): an "
+                "asynchronous search's proposals depend on the order fits finish in, so a "
+                "resumed one could not replay them."
+            )
+        install()
         evaluate_candidates, cv = self._rounds(evaluate_candidates)
         self.optimizers_ = [self._make_optimizer(s, n, seed) for (s, n), seed in zip(plan, seeds)]
-        n_rounds = sum(math.ceil(n / self.n_points) for _, n in plan)
+        # candidate k (over all sub-spaces, in order) comes from optimizers_[owner[k]]
+        owner = [i for i, (_, n) in enumerate(plan) for _ in range(n)]
+        n_total = len(owner)
 
+        n_rounds = sum(math.ceil(n / self.n_points) for _, n in plan)
         search_ctx = None
         if callback_ctx is not None:
             search_ctx = callback_ctx.subcontext(
@@ -228,42 +246,100 @@ scorer_, n_splits_, refit_time_, multimetric_
         start = time.perf_counter()
         self._start_rounds()
         self.optimizer_time_ = 0.0
-        stop = False
-        for optimizer, (_, n_iter) in zip(self.optimizers_, plan):
-            done = 0
-            while done < n_iter and not stop:
-                k = min(self.n_points, n_iter - done)
-                tick = time.perf_counter()
-                candidates = optimizer.ask(n_points=k)
-                self.optimizer_time_ += time.perf_counter() - tick
-                round_ctx = None
-                if search_ctx is not None:
-                    first = len(self._round_scores)  # candidates evaluated before
-                    round_ctx = self._round_context(search_ctx, "bayes-round",
-                                                    range(first, first + k))
-                # sklearn prints "Fitting k folds for each of n candidates" when
-                # self.verbose > 0: every round here, so only from verbose >= 2.
-                verbose, self.verbose = self.verbose, max(self.verbose - 1, 0)
-                try:
-                    results = evaluate_candidates(candidates, cv=cv, callback_ctx=round_ctx)
-                finally:
-                    self.verbose = verbose
-                # An sklearn callback may ask to stop after this round.
-                sklearn_stop = (round_ctx is not None
-                                and bool(round_ctx.call_on_fit_task_end(estimator=self)))
-                new = [float(s) for s in results[self._optimised_metric(results)][-k:]]
-                # The optimiser minimises; failed candidates (nan) stay nan and it
-                # handles them (kept out of the model's fit, region avoided).
-                tick = time.perf_counter()
-                optimizer.tell(candidates, [-s if math.isfinite(s) else math.nan for s in new])
-                self.optimizer_time_ += time.perf_counter() - tick
-                done += k
-                stop = self._after_round(new, results, start, stoppers) or sklearn_stop
-                if self.verbose > 0:
-                    self._log_round(candidates, new, self._best_scores[-1], n_rounds)
+        evaluations = self._open_evaluations(cv)
+        self._warn_idle(evaluations.n_workers, evaluations.n_splits)
+        first = [sum(n for _, n in plan[:i]) for i in range(len(plan))]
+        n_design = [opt.n_initial_points for opt in self.optimizers_]
+        # Rounds (what callbacks, the checkpoint and verbose see): n_points
+        # candidates of a sub-space, as in scikit-optimize. They are no barrier:
+        # candidates are proposed one by one as workers free up.
+        rounds = [list(range(f + i, f + min(i + self.n_points, n)))
+                  for f, (_, n) in zip(first, plan) for i in range(0, n, self.n_points)]
+        round_of = {k: (r, pos) for r, ks in enumerate(rounds) for pos, k in enumerate(ks)}
+        proposed, contexts, told = [], {}, set()
+        prefix, emitted_rounds, stop, results = 0, 0, False, None
+        try:
+            while emitted_rounds < len(rounds) and not stop:
+                while len(proposed) < n_total and evaluations.wants_work():
+                    k = len(proposed)
+                    s = owner[k]
+                    if not (self.asynchronous or k - self.n_points <= prefix
+                            or k - first[s] < n_design[s]):
+                        break  # the results it must know are not all in
+                    tick = time.perf_counter()
+                    if self.asynchronous:  # everything finished, in the order it finished
+                        self._tell([j for j in evaluations.completed_order if j not in told],
+                                   owner, proposed, evaluations, told)
+                    elif k - self.n_points <= prefix:  # exactly candidates 0..k-n_points-1
+                        self._tell(range(k - self.n_points), owner, proposed, evaluations, told)
+                    # (else k is a design point, which depends on no result)
+                    point = self.optimizers_[s].ask()
+                    self.optimizer_time_ += time.perf_counter() - tick
+                    proposed.append(point)
+                    r, pos = round_of[k]
+                    if pos == 0 and search_ctx is not None:
+                        contexts[r] = self._round_context(search_ctx, "bayes-round", rounds[r])
+                    split_ctxs = None
+                    if r in contexts:
+                        split_ctxs = [contexts[r].subcontext(
+                            task_name="candidate-split-evaluation",
+                            task_id=pos * evaluations.n_splits + i)
+                            for i in range(evaluations.n_splits)]
+                    known = None if session is None else session.known_candidate(r, pos, point)
+                    evaluations.start(k, known if known is not None else point, priority=k,
+                                      n_candidates=n_total, callback_ctxs=split_ctxs)
+                evaluations.wait()
+                while prefix < len(proposed) and evaluations.is_complete(prefix):
+                    prefix += 1
+                # Whole rounds enter cv_results_ and reach the callbacks, in order.
+                while (emitted_rounds < len(rounds) and not stop
+                       and rounds[emitted_rounds][-1] < prefix):
+                    ks = rounds[emitted_rounds]
+                    candidates = [KnownResults(proposed[k], evaluations.outcomes(k)) for k in ks]
+                    results = self._format_known(evaluate_candidates, candidates, cv)
+                    ctx = contexts.pop(emitted_rounds, None)
+                    emitted_rounds += 1
+                    sklearn_stop = ctx is not None and bool(ctx.call_on_fit_task_end(estimator=self))
+                    new = [float(v) for v in results[self._optimised_metric(results)][-len(ks):]]
+                    stop = self._after_round(new, results, start, stoppers) or sklearn_stop
+                    if self.verbose > 0:
+                        self._log_round([proposed[k] for k in ks], new, self._best_scores[-1],
+                                        len(rounds))
+        finally:
+            self.n_local_fits_ = evaluations.n_local_fits
+            self.n_lost_fits_ = evaluations.n_lost
+            evaluations.close()
+        # In the end the optimisers know every result in cv_results_ (optimizer_results_).
+        n_emitted = rounds[emitted_rounds - 1][-1] + 1 if emitted_rounds else 0
+        tick = time.perf_counter()
+        self._tell(range(n_emitted), owner, proposed, evaluations, told)
+        self.optimizer_time_ += time.perf_counter() - tick
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
         self._finish(results)
+
+    def _tell(self, candidates, owner, proposed, evaluations, told):
+        """Tell each optimiser the mean scores of its ``candidates`` not told yet, in order."""
+        for k in candidates:
+            if k in told:
+                continue
+            told.add(k)
+            score = self._candidate_score(evaluations.outcomes(k))
+            # The optimiser minimises; failed candidates (nan) stay nan and it
+            # handles them (kept out of the model's fit, region avoided).
+            self.optimizers_[owner[k]].tell(proposed[k], -score if math.isfinite(score)
+                                            else math.nan)
+
+    def _warn_idle(self, n_workers, n_splits):
+        """Say so when the window cannot keep the workers busy."""
+        reach = (self.n_points + 1) * n_splits
+        if not self.asynchronous and n_workers > reach:
+            warnings.warn(
+                f"BayesSearchCV has {n_workers} workers but n_points={self.n_points} lets at "
+                f"most {self.n_points + 1} candidates x {n_splits} folds = {reach} fits run at "
+                f"once: set n_points >= {math.ceil(n_workers / n_splits) - 1} (proposals "
+                "then know fewer results) or asynchronous=True (not reproducible).",
+                UserWarning, stacklevel=4)
 
     def _log_round(self, candidates, scores, best, n_rounds):
         shown = ", ".join(f"{s:.4f}" for s in scores)

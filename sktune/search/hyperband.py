@@ -17,7 +17,8 @@ from ._checkpoint import fingerprint
 from ._continuation import check_continuable, resolve_resource
 from ._fidelity_proposer import FidelityProposer
 from ._sequential import RoundBasedSearchCV
-from ._task_hook import MODEL_KEY, Continuation, Spilled, install
+from ._rungs import RungPlan
+from ._task_hook import MODEL_KEY, Continuation, KnownResults, Spilled, install
 from .space import Space, parse_search_spaces
 
 __all__ = ["HyperbandSearchCV"]
@@ -173,7 +174,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.callbacks = callbacks
         self.checkpoint = checkpoint
 
-    _not_sent_to_workers = ("_new_models",)
+    _scheduled = True
 
     def _checkpoint_settings(self):
         return {"max_epochs": self.max_epochs, "min_epochs": int(self.min_epochs),
@@ -218,84 +219,105 @@ scorer_, n_splits_, refit_time_, multimetric_
         n_rungs = sum(len(rungs) for rungs in self.brackets_)
         model_dir = self.model_dir or tempfile.mkdtemp(prefix="sktune-hyperband-")
         search_ctx = None
-        if callback_ctx is not None:
+        if callback_ctx is not None:  # one task per (rung, candidate): not known ahead
             search_ctx = callback_ctx.subcontext(
-                task_name="search", max_subtasks=None if stoppers else n_rungs,
-            ).call_on_fit_task_begin(estimator=self)
+                task_name="search", max_subtasks=None).call_on_fit_task_begin(estimator=self)
         start = time.perf_counter()
         self._start_rounds()
         self.optimizer_time_ = 0.0
         self.epochs_trained_ = 0
-        next_id = 0
+        evaluations = self._open_evaluations(cv)
+        plan = RungPlan(self.brackets_, evaluations.n_splits)
+        session = getattr(self, "_checkpoint_session", None)
+        results, stop = None, False
+
+        def start_candidate(rung, cid):
+            params, models = plan.points[cid], plan.models_for(rung, cid)
+            candidate = Continuation({**params, resource: rung.epochs}, resource, models,
+                                     model_dir)
+            if session is not None:
+                known = session.known_in_round(plan.round_index(rung), candidate)
+                if known is not None:
+                    rung.replayed.add(cid)
+                    candidate = known
+            split_ctxs = None
+            if search_ctx is not None:
+                ctx = rung.contexts[cid] = self._round_context(search_ctx, "hyperband-rung",
+                                                               [cid])
+                split_ctxs = [ctx.subcontext(task_name="candidate-split-evaluation", task_id=i)
+                              for i in range(evaluations.n_splits)]
+            rung.started[cid] = models
+            evaluations.start((rung.b, rung.i, cid), candidate, priority=(rung.b, -rung.i, cid),
+                              n_candidates=rung.n_planned, callback_ctxs=split_ctxs)
+
         try:
-            for b, rungs in enumerate(self.brackets_):
-                tick = time.perf_counter()
-                points = proposer.ask(rungs[0].n_candidates)
-                self.optimizer_time_ += time.perf_counter() - tick
-                alive = [(next_id + i, p, [None] * self.n_splits_) for i, p in enumerate(points)]
-                next_id += len(points)
-                previous, scores = 0, []
-                for i, rung in enumerate(rungs):
-                    if i > 0:
-                        kept = _promote(alive, scores, rung.n_candidates)
-                        _discard(m for a in alive if a not in kept for m in a[2])
-                        alive = kept
-                        if not alive:
-                            break
-                    candidates = [Continuation({**p, resource: rung.epochs}, resource, models,
-                                               model_dir) for _, p, models in alive]
-                    more = {"bracket": [b] * len(alive), "iter": [i] * len(alive),
-                            "n_resources": [rung.epochs] * len(alive),
-                            "candidate": [cid for cid, _, _ in alive]}
-                    self._new_models = []
-                    rung_ctx = (None if search_ctx is None else self._round_context(
-                        search_ctx, "hyperband-rung", more["candidate"]))
-                    try:
-                        verbose, self.verbose = self.verbose, max(self.verbose - 1, 0)
-                        results = evaluate_candidates(candidates, cv=cv, more_results=more,
-                                                      callback_ctx=rung_ctx)
-                    finally:
-                        self.verbose = verbose
-                        new_models, self._new_models = self._new_models, None
-                    if rung_ctx is not None:
-                        rung_ctx.call_on_fit_task_end(estimator=self)
-                    self._count_epochs(alive, new_models, rung.epochs, previous)
-                    alive = _with_models(alive, new_models, self.n_splits_)
-                    for c in candidates:
-                        c.models = None  # sklearn keeps the candidates: drop the models
-                    scores = [float(s) for s in
-                              results[self._optimised_metric(results)][-len(alive):]]
-                    proposer.tell([p for _, p, _ in alive], rung.epochs, scores)
-                    previous = rung.epochs
-                    stop = self._after_round(scores, results, start, stoppers)
+            while not plan.all_emitted() and not stop:
+                while evaluations.wants_work() and plan.next_bracket_ready():
+                    b = plan.next_bracket
+                    tick = time.perf_counter()
+                    for rung in plan.rungs_to_tell(b):
+                        proposer.tell([plan.points[c] for c in rung.members], rung.epochs,
+                                      [rung.scores[c] for c in rung.members])
+                    points = proposer.ask(self.brackets_[b][0].n_candidates)
+                    self.optimizer_time_ += time.perf_counter() - tick
+                    for cid in plan.open_bracket(b, points):
+                        start_candidate(plan.rung(b, 0), cid)
+                for b, i, cid in evaluations.wait():
+                    rung = plan.rung(b, i)
+                    outcomes = evaluations.outcomes((b, i, cid))
+                    rung.models[cid] = [o.pop(MODEL_KEY, None) for o in outcomes]
+                    rung.outcomes[cid] = outcomes
+                    rung.scores[cid] = self._candidate_score(outcomes)
+                    if plan.rung(b, i + 1) is None:  # the last rung: nothing continues
+                        _discard(rung.models.pop(cid))
+                        continue
+                    for promoted in plan.promotions(rung):
+                        start_candidate(plan.rung(b, i + 1), promoted)
+                    if rung.complete():
+                        for dropped in plan.close_next(rung):
+                            _discard(rung.models.pop(dropped, None) or ())
+                # Whole rungs enter cv_results_ and reach the callbacks, in order.
+                for rung in plan.emittable():
+                    results = self._emit_rung(evaluate_candidates, cv, plan, rung, resource)
+                    stop = self._after_round([rung.scores[c] for c in rung.members], results,
+                                             start, stoppers) or rung.sklearn_stop
                     if self.verbose > 0:
-                        self._log_rung(b, i, len(alive), rung.epochs, scores, n_rungs)
+                        self._log_rung(rung.b, rung.i, len(rung.members), rung.epochs,
+                                       [rung.scores[c] for c in rung.members], n_rungs)
                     if stop:
                         break
-                _discard(m for a in alive for m in a[2])
-                if stop:
-                    break
         finally:
+            self.n_local_fits_ = evaluations.n_local_fits
+            self.n_lost_fits_ = evaluations.n_lost
+            evaluations.close()
+            for rung in plan.all_rungs():
+                for models in rung.models.values():
+                    _discard(models or ())
             if self.model_dir is None:
                 shutil.rmtree(model_dir, ignore_errors=True)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
         self._finish(results)
 
-    def _count_epochs(self, alive, new_models, epochs, previous):
-        if not new_models:  # replayed from a checkpoint: nothing trained
-            return
-        for (_, _, models) in alive:
-            for stored in models:
-                self.epochs_trained_ += epochs - previous if stored is not None else epochs
-
-    def _plain_candidates(self, candidate_params, out):
-        new_models = getattr(self, "_new_models", None)
-        if new_models is not None:
-            for result in out:  # only the latest rung's results still carry a model
-                if MODEL_KEY in result:
-                    new_models.append(result.pop(MODEL_KEY))
-        return [dict(p) if isinstance(p, Continuation) else p for p in candidate_params]
+    def _emit_rung(self, evaluate_candidates, cv, plan, rung, resource):
+        """Add a complete rung's rows to ``cv_results_`` (one round)."""
+        members = rung.members
+        candidates = [KnownResults({**plan.points[c], resource: rung.epochs},
+                                   rung.outcomes[c]) for c in members]
+        more = {"bracket": [rung.b] * len(members), "iter": [rung.i] * len(members),
+                "n_resources": [rung.epochs] * len(members), "candidate": list(members)}
+        results = self._format_known(evaluate_candidates, candidates, cv, more_results=more)
+        for c in members:
+            if c in rung.replayed:
+                continue  # replayed from a checkpoint: nothing trained
+            for stored in rung.started[c]:
+                self.epochs_trained_ += rung.epochs - (rung.previous_epochs
+                                                       if stored is not None else 0)
+        for c in members:
+            ctx = rung.contexts.pop(c, None)
+            if ctx is not None and ctx.call_on_fit_task_end(estimator=self):
+                rung.sklearn_stop = True
+        return results
 
     def _log_rung(self, bracket, rung, n, epochs, scores, n_rungs):
         finite = [s for s in scores if math.isfinite(s)]
@@ -314,21 +336,6 @@ scorer_, n_splits_, refit_time_, multimetric_
         if not np.isfinite(scores).any():
             return int(final[0])
         return int(final[np.nanargmax(np.where(np.isfinite(scores), scores, np.nan))])
-
-
-def _promote(alive, scores, n):
-    """The ``n`` best candidates with a finite score, best first (stable on ties)."""
-    ranked = sorted((i for i, s in enumerate(scores) if math.isfinite(s)),
-                    key=lambda i: -scores[i])
-    return [alive[i] for i in ranked[:n]]
-
-
-def _with_models(alive, new_models, n_splits):
-    """Attach the models trained at this rung (None where a fit failed or was replayed)."""
-    if not new_models:
-        new_models = [None] * (len(alive) * n_splits)
-    return [(cid, p, new_models[k * n_splits:(k + 1) * n_splits])
-            for k, (cid, p, _) in enumerate(alive)]
 
 
 def _discard(models):

@@ -1,0 +1,339 @@
+"""Where a search's fits run: single tasks on the active joblib backend.
+
+sklearn's ``evaluate_candidates`` runs a whole batch through
+``joblib.Parallel`` and returns when its slowest fit is done. The scheduler
+(:mod:`._scheduler`) needs one fit at a time, started the moment a worker is
+free, so it submits to the executor behind the joblib backend the user
+chose (``n_jobs``, ``joblib.parallel_config``):
+
+=====================  ==========================================================
+joblib backend          pool
+=====================  ==========================================================
+one job, sequential     :class:`InlinePool`: each task runs in the calling thread
+``threading``           :class:`ThreadPool`: a ``ThreadPoolExecutor``
+``loky`` (default)      :class:`LokyPool`: joblib's reusable loky executor, with
+                        its memory-mapping of large arrays and its worker
+                        environment (threads per worker), shared with sklearn's
+                        own ``Parallel`` calls, so workers stay warm across
+                        searches
+``dask``                :class:`DaskPool`: the backend's ``distributed.Client``;
+                        the data are scattered once
+anything else           :class:`JoblibPool`: batches through ``joblib.Parallel``
+                        (works everywhere, with a barrier per batch)
+=====================  ==========================================================
+
+A loky worker killed mid-task breaks the whole executor (every task in
+flight fails with ``TerminatedWorkerError``); :meth:`LokyPool.recover` opens
+a new one and the scheduler submits the lost tasks again. Dask reschedules
+the tasks of a lost worker itself.
+"""
+
+import concurrent.futures as cf
+import uuid
+
+from joblib import Parallel, delayed
+from joblib.parallel import get_active_backend
+
+#: Exceptions of a task that mean its worker died, not that its fit failed
+#: (sklearn's _fit_and_score catches the fit's own errors).
+try:
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+except ImportError:  # pragma: no cover - joblib always vendors loky
+    from concurrent.futures.process import BrokenProcessPool
+
+
+class _DoneFuture:
+    """A finished task's outcome (value or exception), read like a Future."""
+
+    def __init__(self, fn, args):
+        try:
+            self._value, self._error = fn(*args), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            self._value, self._error = None, exc
+
+    def done(self):
+        return True
+
+    def cancel(self):
+        return False
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class _LazyFuture:
+    """A task the :class:`InlinePool` runs when it is waited for."""
+
+    def __init__(self, fn, args):
+        self._task = (fn, args)
+        self._done = None
+
+    def run(self):
+        if self._done is None:
+            self._done = _DoneFuture(*self._task)
+            self._task = None
+
+    def done(self):
+        return self._done is not None
+
+    def cancel(self):
+        if self._done is None:
+            self._task = None
+            self._done = _DoneFuture(_raise_cancelled, ())
+            return True
+        return False
+
+    def result(self):
+        self.run()
+        return self._done.result()
+
+
+def _raise_cancelled():
+    raise cf.CancelledError()
+
+
+class InlinePool:
+    """One worker: the calling thread, one task per :meth:`wait`."""
+
+    kind = "inline"
+    n_workers = 1
+    local_lane = False
+
+    def put(self, value):
+        return value
+
+    def submit(self, fn, *args):
+        return _LazyFuture(fn, args)
+
+    def wait(self, futures):
+        done = [f for f in futures if f.done()]
+        if not done and futures:
+            futures[0].run()
+            done = [futures[0]]
+        return done
+
+    def lost(self, exc):
+        return False
+
+    def abandon(self, futures):
+        pass
+
+    def recover(self):  # pragma: no cover - nothing can break
+        pass
+
+    def close(self):
+        pass
+
+
+class _ExecutorPool:
+    """A ``concurrent.futures`` executor behind the pool."""
+
+    #: True when this process should run fits too (one of the ``n_jobs``),
+    #: in a thread of the scheduler, because the pool's processes are starting.
+    local_lane = False
+
+    def put(self, value):
+        return value
+
+    def submit(self, fn, *args):
+        return self._executor.submit(fn, *args)
+
+    def wait(self, futures):
+        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        return list(done)
+
+    def lost(self, exc):
+        return False
+
+    def abandon(self, futures):
+        """Tasks whose results are not needed: cancelled if not started, else waited
+        for (threads of this process would compete with what comes next)."""
+        for f in futures:
+            f.cancel()
+        cf.wait(futures)
+
+    def recover(self):  # pragma: no cover - threads do not die
+        pass
+
+    def close(self):
+        pass
+
+
+class ThreadPool(_ExecutorPool):
+    """Threads of this process (joblib's ``threading`` backend)."""
+
+    kind = "threading"
+
+    def __init__(self, n_workers):
+        self.n_workers = n_workers
+        self._executor = cf.ThreadPoolExecutor(n_workers, thread_name_prefix="sktune-fit")
+
+    def close(self):
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class LokyPool(_ExecutorPool):
+    """joblib's reusable loky executor (the processes sklearn's searches use)."""
+
+    kind = "loky"
+
+    def __init__(self, n_workers, backend, local_lane=False):
+        self.n_workers = n_workers
+        self.local_lane = local_lane
+        self._backend = backend
+        self._context = f"sktune-{uuid.uuid4().hex}"
+        self._executor = None
+        self._open()
+
+    def _open(self):
+        from joblib.executor import get_memmapping_executor
+
+        kwargs = dict(getattr(self._backend, "backend_kwargs", {}) or {})
+        timeout = kwargs.pop("idle_worker_timeout", 300)
+        prepare_env = getattr(self._backend, "_prepare_worker_env", None)
+        env = prepare_env(n_jobs=self.n_workers) if prepare_env is not None else None
+        self._executor = get_memmapping_executor(self.n_workers, timeout=timeout, env=env,
+                                                 context_id=self._context, **kwargs)
+
+    def lost(self, exc):
+        return isinstance(exc, BrokenProcessPool)
+
+    def abandon(self, futures):
+        """Cancelled if not started; running ones finish in their worker, unread
+        (a starting worker's import is not waited for)."""
+        for f in futures:
+            f.cancel()
+
+    def recover(self):
+        """A new executor after a worker died (loky replaces a broken one)."""
+        self._open()
+
+    def close(self):
+        manager = getattr(self._executor, "_temp_folder_manager", None)
+        if manager is not None:
+            try:
+                manager._clean_temporary_resources(context_id=self._context, force=False)
+            except Exception:  # noqa: BLE001 - temporary files only, never fatal
+                pass
+
+
+class DaskPool:
+    """The workers of joblib's ``dask`` backend (its ``distributed.Client``)."""
+
+    kind = "dask"
+    local_lane = False
+
+    def __init__(self, n_workers, client):
+        self.n_workers = n_workers
+        self._client = client
+
+    def put(self, value):
+        """Send a large argument to the cluster once; tasks then carry its handle."""
+        return self._client.scatter(value, hash=False, broadcast=False, direct=False)
+
+    def submit(self, fn, *args):
+        return self._client.submit(fn, *args, pure=False)
+
+    def wait(self, futures):
+        from distributed import wait
+
+        done, _ = wait(futures, return_when="FIRST_COMPLETED")
+        return list(done)
+
+    def lost(self, exc):
+        return False  # distributed reschedules a lost worker's tasks itself
+
+    def abandon(self, futures):
+        if futures:
+            self._client.cancel(futures)
+
+    def recover(self):  # pragma: no cover
+        pass
+
+    def close(self):
+        pass
+
+
+class JoblibPool:
+    """Any other joblib backend: what is submitted runs as one ``Parallel`` batch.
+
+    Nothing starts until :meth:`wait`, which runs every task submitted since
+    (as sklearn's rounds do): correct on any backend, with a barrier per batch.
+    """
+
+    kind = "joblib"
+    local_lane = False
+
+    def __init__(self, n_workers):
+        self.n_workers = n_workers
+
+    def put(self, value):
+        return value
+
+    def submit(self, fn, *args):
+        return _LazyFuture(fn, args)
+
+    def wait(self, futures):
+        todo = [f for f in futures if not f.done()]
+        if len(todo) == len(futures) and todo:
+            outcomes = Parallel(n_jobs=self.n_workers)(
+                delayed(_outcome)(*f._task) for f in todo)
+            for future, outcome in zip(todo, outcomes):
+                future._task = None
+                future._done = outcome
+        return [f for f in futures if f.done()]
+
+    def lost(self, exc):
+        return False
+
+    def abandon(self, futures):
+        pass
+
+    def recover(self):  # pragma: no cover
+        pass
+
+    def close(self):
+        pass
+
+
+def _outcome(fn, args):
+    return _DoneFuture(fn, args)
+
+
+def _loky_workers_alive():
+    """Whether joblib's reusable loky executor has live worker processes (warm)."""
+    try:
+        from joblib.externals.loky import reusable_executor
+    except ImportError:  # pragma: no cover
+        return False
+    executor = reusable_executor._executor
+    if executor is None or getattr(getattr(executor, "_flags", None), "broken", None):
+        return False
+    processes = getattr(executor, "_processes", None) or {}
+    return any(p.is_alive() for p in list(processes.values()))
+
+
+def open_pool(n_jobs):
+    """The pool for ``n_jobs`` on the active joblib backend (``parallel_config``)."""
+    backend, config_n_jobs = get_active_backend()
+    if n_jobs is None:
+        n_jobs = config_n_jobs if config_n_jobs is not None else 1
+    n_workers = max(1, int(backend.effective_n_jobs(n_jobs)))
+    name = type(backend).__name__
+    if n_workers == 1 or name == "SequentialBackend":
+        return InlinePool()
+    if name == "ThreadingBackend":
+        return ThreadPool(n_workers)
+    if name == "LokyBackend":
+        if not _loky_workers_alive():
+            # Cold start: new workers spend seconds importing torch and
+            # scikit-learn before their first fit. This process, which has
+            # imported them, is one of the n_jobs: it fits from the first
+            # second, and one process fewer pays the imports.
+            return LokyPool(n_workers - 1, backend, local_lane=True)
+        return LokyPool(n_workers, backend)
+    if name == "DaskDistributedBackend" and getattr(backend, "client", None) is not None:
+        return DaskPool(n_workers, backend.client)
+    return JoblibPool(n_workers)

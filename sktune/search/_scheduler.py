@@ -1,0 +1,271 @@
+"""Keeping every worker busy: candidates' fits run the moment a worker is free.
+
+A search hands :class:`Evaluations` candidates (their parameters and a
+priority); each becomes one task per CV split on a worker pool
+(:mod:`._pool`). :meth:`Evaluations.wait` returns as soon as some candidate
+has all its splits done, so the search can decide what to run next (propose
+a new candidate, promote one to the next rung) while the other workers keep
+fitting. Nothing here decides *what* runs; the searches do, and they make
+their decisions depend only on results in a fixed order, so the schedule
+(which worker, when) never changes ``cv_results_``.
+
+What the scheduler does on its own:
+
+- **Feeding**: at most ``n_workers`` plus a few tasks are on the pool at a
+  time (the rest wait here, lowest priority value first), so a search's
+  later decisions can overtake work it queued earlier.
+- **Cold start**: when the loky workers are not running yet (each new one
+  spends seconds importing torch and scikit-learn), this process is one of
+  the ``n_jobs``: it runs fits in a thread of its own from the first second,
+  beside ``n_jobs - 1`` new workers (:func:`._pool.open_pool`).
+- **Lost workers**: a task whose worker died (the whole loky executor
+  breaks) runs again on a new executor, with the other tasks that were on
+  it; a task that kills its worker :data:`MAX_LOSSES` times becomes a failed
+  fit (``error_score``, with the reason), never a failed search.
+"""
+
+import concurrent.futures as cf
+import heapq
+import itertools
+import warnings
+
+from sklearn.base import clone
+
+from ._pool import InlinePool
+from ._task_hook import KnownResults, _fit_and_score
+
+#: Times a task may take its worker down before it counts as a failed fit.
+MAX_LOSSES = 3
+
+
+def run_fit(shared, task):
+    """One (candidate, split) fit in a worker: sklearn's ``_fit_and_score``.
+
+    ``shared`` is ``(estimator, X, y, kwargs)``, the same for every task;
+    ``task`` is ``(train, test, parameters, split_progress,
+    candidate_progress, callback_ctx, failure)``. ``failure``, when not
+    None, is a message the fit raises instead of fitting (a task that kept
+    killing its worker), so sklearn records it as any failed fit.
+    """
+    base_estimator, X, y, kwargs = shared
+    train, test, parameters, split_progress, candidate_progress, callback_ctx, failure = task
+    estimator = clone(base_estimator)
+    if failure is not None:
+        estimator.fit = _raiser(failure)
+    if callback_ctx is None:
+        kwargs = {k: v for k, v in kwargs.items() if k != "caller"}
+    return _fit_and_score(estimator, X, y, train=train, test=test, parameters=parameters,
+                          split_progress=split_progress, candidate_progress=candidate_progress,
+                          callback_ctx=callback_ctx, **kwargs)
+
+
+def _raiser(message):
+    def fit(*args, **kwargs):
+        raise RuntimeError(message)
+
+    return fit
+
+
+class _Task:
+    __slots__ = ("key", "split", "args", "priority", "losses", "done")
+
+    def __init__(self, key, split, args, priority):
+        self.key, self.split, self.args, self.priority = key, split, args, priority
+        self.losses = 0
+        self.done = False
+
+
+class Evaluations:
+    """Candidates' per-split fits on a pool; which candidates are complete.
+
+    Parameters
+    ----------
+    pool : pool of :mod:`._pool`
+        Where the fits run.
+    shared : tuple
+        ``(estimator, X, y, kwargs)`` of :func:`run_fit`.
+    splits : list of (train, test)
+        The CV folds.
+    """
+
+    def __init__(self, pool, shared, splits):
+        self.pool = pool
+        self._local_shared = shared
+        self._shared = pool.put(shared)
+        self.splits = splits
+        self.n_splits = len(splits)
+        self._capacity = pool.n_workers + max(1, pool.n_workers // 4)
+        if isinstance(pool, InlinePool):
+            self._capacity = 1
+        #: Fits that can run at once (the pool's, and this process's lane).
+        self.n_workers = pool.n_workers + bool(pool.local_lane)
+        self._queue = []  # heap of (priority, order, task)
+        self._order = itertools.count()
+        self._running = {}  # future -> task
+        self._outcomes = {}  # key -> [result per split]
+        self._missing = {}  # key -> splits not done
+        self._complete = []  # keys completed since the last wait
+        self.completed_order = []  # every completed key, in the order they completed
+        # cold start: this process fits beside the pool's processes
+        self._local = (cf.ThreadPoolExecutor(1, thread_name_prefix="sktune-local")
+                       if pool.local_lane else None)
+        self._local_future = None
+        self.n_local_fits = 0
+        self.n_lost = 0
+
+    # -- what the search calls ------------------------------------------------------
+    def start(self, key, parameters, priority, n_candidates=1, callback_ctxs=None):
+        """Queue the fits of candidate ``key``; ``parameters`` may be
+        :class:`KnownResults` (answered without fitting)."""
+        if key in self._missing or key in self._outcomes:
+            raise ValueError(f"candidate {key!r} was started already")
+        if isinstance(parameters, KnownResults):
+            self._outcomes[key] = [dict(o) for o in parameters.outcomes]
+            self._complete.append(key)
+            self.completed_order.append(key)
+            return
+        self._outcomes[key] = [None] * self.n_splits
+        self._missing[key] = self.n_splits
+        for split, (train, test) in enumerate(self.splits):
+            ctx = None if callback_ctxs is None else callback_ctxs[split]
+            args = (train, test, parameters, (split, self.n_splits), (key_index(key), n_candidates),
+                    ctx, None)
+            self._push(_Task(key, split, args, priority))
+
+    def wants_work(self):
+        """True while fewer tasks are queued or running than the workers can take."""
+        running = len(self._running) + (self._local_future is not None)
+        return running + len(self._queue) < self._capacity + (self._local is not None)
+
+    def busy(self):
+        """Tasks queued or running."""
+        return len(self._queue) + len(self._running) + (self._local_future is not None)
+
+    def outcomes(self, key):
+        """The per-split results of a complete candidate."""
+        return self._outcomes[key]
+
+    def is_complete(self, key):
+        return key in self._outcomes and key not in self._missing
+
+    def wait(self):
+        """Keys of candidates completed since the last call (blocks until one is,
+        unless some already are or nothing is left to run)."""
+        while not self._complete and self.busy():
+            self._fill()
+            self._collect(self._wait_some())
+        complete, self._complete = self._complete, []
+        return complete
+
+    def close(self):
+        """Drop what is queued and what runs on the pool (results unused)."""
+        self._queue.clear()
+        self.pool.abandon([f for f in self._running if not f.done()])
+        self._running.clear()
+        if self._local is not None:
+            self._local.shutdown(wait=True)  # a fit of this process's lane
+            self._local = None
+        self._local_future = None
+        self.pool.close()
+
+    # -- the machinery ---------------------------------------------------------------
+    def _push(self, task):
+        heapq.heappush(self._queue, (task.priority, next(self._order), task))
+
+    def _fill(self):
+        while self._queue and len(self._running) < self._capacity:
+            _, _, task = heapq.heappop(self._queue)
+            self._running[self.pool.submit(run_fit, self._shared, task.args)] = task
+        if self._local is not None and self._local_future is None:
+            task = None
+            if self._queue:
+                _, _, task = heapq.heappop(self._queue)
+            else:
+                # Nothing queued: run a copy of the first task still on the pool
+                # (waiting for a starting worker, or slow); whichever copy ends
+                # first counts (a fit is seeded: both give the same result).
+                waiting = [t for f, t in self._running.items() if not f.done() and not t.done]
+                if waiting:
+                    task = min(waiting, key=lambda t: (t.priority, t.key, t.split))
+            if task is not None:
+                self._local_future = self._local.submit(run_fit, self._local_shared, task.args)
+                self._local_task = task
+
+    def _wait_some(self):
+        futures = list(self._running)
+        if self._local_future is not None:
+            done, _ = cf.wait(futures + [self._local_future], return_when=cf.FIRST_COMPLETED)
+            return list(done)
+        return self.pool.wait(futures)
+
+    def _collect(self, done):
+        lost = False
+        for future in done:
+            if future is self._local_future:
+                task, self._local_future = self._local_task, None
+                self.n_local_fits += 1
+                self._record(task, future.result())
+                for other, copy in self._running.items():
+                    if copy is task:
+                        other.cancel()  # if the pool has not started it
+                continue
+            task = self._running.pop(future)
+            if task.done:
+                continue
+            try:
+                result = future.result()
+            except Exception as exc:
+                if not self.pool.lost(exc):
+                    raise
+                lost = True
+                self._lose(task, exc)
+                continue
+            self._record(task, result)
+        if lost:
+            # A dead worker broke the executor: every task on it is lost too.
+            for future, task in list(self._running.items()):
+                if not future.done() or _lost(self.pool, future):
+                    self._lose(task, None)
+                else:
+                    self._record(task, future.result())
+            self._running.clear()
+            self.pool.recover()
+            self._shared = self.pool.put(self._local_shared)
+
+    def _lose(self, task, exc):
+        self.n_lost += 1
+        if exc is not None:
+            task.losses += 1
+        if task.losses >= MAX_LOSSES:
+            warnings.warn(f"A fit of candidate {task.key!r} (split {task.split}) killed its "
+                          f"worker {task.losses} times; it counts as a failed fit.",
+                          RuntimeWarning, stacklevel=3)
+            args = task.args[:-1] + (f"the worker process died {task.losses} times running "
+                                     "this fit (out of memory, a crash in native code?)",)
+            self._record(task, run_fit(self._local_shared, args))
+            return
+        self._push(task)
+
+    def _record(self, task, result):
+        if task.done:  # the other copy of a task run twice ended first
+            return
+        task.done = True
+        self._outcomes[task.key][task.split] = result
+        self._missing[task.key] -= 1
+        if not self._missing[task.key]:
+            del self._missing[task.key]
+            self._complete.append(task.key)
+            self.completed_order.append(task.key)
+
+
+def _lost(pool, future):
+    try:
+        future.result()
+    except Exception as exc:  # noqa: BLE001
+        return pool.lost(exc)
+    return False
+
+
+def key_index(key):
+    """The candidate number in a key (an int, or a tuple ending with it)."""
+    return key[-1] if isinstance(key, tuple) else key
