@@ -14,7 +14,10 @@ Part 1, ``utilization``. digits (1,797 x 64, scaled to [0, 1]), an sktune
 among (32,), (64,), (128,), (64, 32); 10 epochs, batch 64, one torch thread
 per fit), 24 candidates x 3 folds (``StratifiedKFold``, shuffled, seeded),
 ``n_jobs=2``, ``refit=False``: ``RandomizedSearchCV``, ``BayesSearchCV``
-with ``n_points`` 1, 2 and 4, and ``HyperbandSearchCV`` (``factor=3``) at
+in rounds (the loop sktune had before its scheduler, ``_round_based.py``)
+with ``n_points`` 1, 2 and 4, today's ``BayesSearchCV`` with ``n_points`` 1
+and 2 and ``asynchronous=True``, and ``HyperbandSearchCV`` (``factor=3``,
+rounds and today's) at
 ``max_epochs=10`` (22 (candidate, rung) rows: about as many fits as the
 others, a third of the epochs) and at ``max_epochs=27`` with its 3 most
 aggressive brackets (249 epochs per fold against 240: about equal epochs, 65
@@ -50,21 +53,29 @@ cloning, formatting), so 128 threads cannot be kept busy with 50 ms fits
 ``joblib.Parallel``, 0.29 for ``RandomizedSearchCV``); 0.4 s fits at 128
 workers need ~300 fits/s. The ideal wall is ~0.7 s at 8 workers, ~2.7 s at
 32 and ~22 s at 128. The searches: ``RandomizedSearchCV``; ``BayesSearchCV``
-with ``n_points = W`` (rounds of 3 fits per worker) and ``n_points =
-ceil(W / 3)`` (rounds of about one fit per worker), both with fewer
-candidates where the optimiser's time would take minutes (``SIM_N_ITER``:
-at 128 workers 512 and 172 candidates, 4 rounds each; its time per proposal
-grows with the points it has seen); and, as the ceiling of the harness
+in rounds of ``n_points = W`` (3 fits per worker per round: the best the
+rounds could do); today's ``BayesSearchCV`` with ``n_points = ceil(W / 3)``
+(a window that feeds W workers) and ``asynchronous=True``; the Bayesian
+ones with 512 candidates at 128 workers (``SIM_N_ITER``: the optimiser's
+time per proposal grows with the points it has seen); and, as the ceiling of the harness
 itself, the same fits as ``RandomizedSearchCV`` through one
 ``joblib.Parallel`` without a search. Utilization is the sum of the sleeps
 over ``W * wall``; ideal wall is that sum over W; for ``BayesSearchCV``,
 ``optimizer_time_`` per proposal and per round (the time every worker waits
 for the optimiser).
 
+Part 4, ``quality``. Regret at equal wall time: ``TimedFunction`` (fits
+sleep lognormal, median 0.1 s; score = minus Branin or Hartmann-3), 4
+threads, 3 folds, each search stopped by ``TimeBudgetStopper(4 s)``; the
+regret is the best value found by 4 s minus the optimum, seeds 0-9, for the
+rounds (``n_points`` 1 and 2), today's window (``n_points=1``) and
+``asynchronous=True``.
+
 Part 3, ``coldstart``. ``GridSearchCV`` (8 candidates x 3 folds, ``lr`` x
 ``alpha``, ``refit=False``) of the default sktune MLP on digits, with
 epochs chosen for ~0.6 s per fit (``COLD_EPOCHS``) and a short search of
-~0.25 s per fit; each scenario in a fresh process that runs the search twice:
+~0.25 s per fit, and ``BayesSearchCV`` on the same 24 fits' worth (its 8
+design candidates); each scenario in a fresh process that runs the search twice:
 ``n_jobs=1``, and ``n_jobs=2`` cold (the first search of the process: loky
 starts its workers, which import torch, scikit-learn, skorch and sktune and
 do their first fit) and warm (the second search). Also in fresh processes:
@@ -197,35 +208,47 @@ def _random_search(p):
                               n_jobs=p.n_jobs, refit=False, random_state=0)
 
 
-def _bayes(n_points, **extra):
-    """A factory of ``BayesSearchCV``; ``n_points`` an int or a function of the Problem."""
+def _bayes(n_points, rounds=False, **extra):
+    """A factory of ``BayesSearchCV``; ``n_points`` an int or a function of the Problem;
+    ``rounds`` for the round-based loop sktune had before its scheduler."""
     def factory(p):
         from sktune import BayesSearchCV
 
+        cls = BayesSearchCV
+        if rounds:
+            from _round_based import RoundsBayesSearchCV as cls
         k = n_points(p) if callable(n_points) else n_points
-        return BayesSearchCV(p.estimator, p.bayes_space, n_iter=p.n_iter, n_points=k, cv=p.cv,
-                             n_jobs=p.n_jobs, refit=False, random_state=0, **extra)
+        return cls(p.estimator, p.bayes_space, n_iter=p.n_iter, n_points=k, cv=p.cv,
+                   n_jobs=p.n_jobs, refit=False, random_state=0, **extra)
     return factory
 
 
-def _hyperband(max_epochs, factor=3, n_brackets=None, **extra):
+def _hyperband(max_epochs, factor=3, n_brackets=None, rounds=False, **extra):
     def factory(p):
         from sktune import HyperbandSearchCV
 
-        return HyperbandSearchCV(p.estimator, p.bayes_space, max_epochs=max_epochs,
-                                 factor=factor, n_brackets=n_brackets, cv=p.cv, n_jobs=p.n_jobs,
-                                 refit=False, random_state=0, **extra)
+        cls = HyperbandSearchCV
+        if rounds:
+            from _round_based import RoundsHyperbandSearchCV as cls
+        return cls(p.estimator, p.bayes_space, max_epochs=max_epochs, factor=factor,
+                   n_brackets=n_brackets, cv=p.cv, n_jobs=p.n_jobs, refit=False,
+                   random_state=0, **extra)
     return factory
 
 
-#: Part 1's searches, name -> factory(Problem). Extend, e.g. with
-#: ``"BayesSearchCV async": _bayes(1, schedule="async")``.
+#: Part 1's searches, name -> factory(Problem). "rounds" rows are the loop sktune
+#: had before its scheduler (benchmarks/_round_based.py), the others today's.
 SEARCHES = {
     "RandomizedSearchCV": _random_search,
-    "BayesSearchCV n_points=1": _bayes(1),
-    "BayesSearchCV n_points=2": _bayes(2),
-    "BayesSearchCV n_points=4": _bayes(4),
+    "Bayes n_points=1 rounds": _bayes(1, rounds=True),
+    "Bayes n_points=2 rounds": _bayes(2, rounds=True),
+    "Bayes n_points=4 rounds": _bayes(4, rounds=True),
+    "Bayes n_points=1": _bayes(1),
+    "Bayes n_points=2": _bayes(2),
+    "Bayes asynchronous": _bayes(1, asynchronous=True),
+    "Hyperband max_epochs=10 rounds": _hyperband(10, rounds=True),
     "Hyperband max_epochs=10": _hyperband(10),
+    "Hyperband max_epochs=27 3 brackets rounds": _hyperband(27, n_brackets=3, rounds=True),
     "Hyperband max_epochs=27 3 brackets": _hyperband(27, n_brackets=3),
 }
 BASELINE = "RandomizedSearchCV"
@@ -462,18 +485,19 @@ class _HarnessCeiling:
 #: Part 2's searches, name -> factory(Problem); ``Problem.n_workers`` is W.
 SIM_SEARCHES = {
     "RandomizedSearchCV": _random_search,
-    "BayesSearchCV n_points=W": _bayes(lambda p: p.n_workers),
-    "BayesSearchCV n_points=ceil(W/3)": _bayes(lambda p: math.ceil(p.n_workers / 3)),
+    "Bayes rounds n_points=W": _bayes(lambda p: p.n_workers, rounds=True),
+    "Bayes n_points=ceil(W/3)": _bayes(lambda p: math.ceil(p.n_workers / 3)),
+    "Bayes asynchronous": _bayes(1, asynchronous=True),
     "no search: joblib.Parallel of the same fits": _harness_ceiling,
 }
 #: W -> (median sleep of a fit in s, candidates per worker): 12, 24 and 48 fits per
 #: worker (see the module docstring for why).
 SIM_PLAN = {8: (0.05, 4), 32: (0.1, 8), 128: (0.4, 16)}
-#: Candidates of (search, W) where not SIM_PLAN's: the optimiser's time per
-#: proposal grows with the points seen (~45 ms at 500 in 2-D), so 2,048 would take
-#: many minutes: 4 rounds of 128 and of 43 instead.
-SIM_N_ITER = {("BayesSearchCV n_points=W", 128): 512,
-              ("BayesSearchCV n_points=ceil(W/3)", 128): 172}
+#: Candidates of (search, W) where not SIM_PLAN's: at 128 workers the optimiser's
+#: time per proposal grows with the points seen (~0.2 s at 500 told + 128 pending in
+#: 2-D, ~1 s at 1,500), so 2,048 would take many minutes: 512 (4 per worker) instead.
+SIM_N_ITER = {(name, 128): 512 for name in ("Bayes rounds n_points=W",
+                                            "Bayes n_points=ceil(W/3)", "Bayes asynchronous")}
 
 
 def _sim_problem(n_workers, n_iter, median):
@@ -544,6 +568,114 @@ def simulation(args):
 
 
 # ---------------------------------------------------------------------------------------
+# Part 4: quality at equal wall time
+# ---------------------------------------------------------------------------------------
+
+
+def _branin(x1, x2):
+    b, c, t = 5.1 / (4 * math.pi ** 2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+_H3_A = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
+_H3_P = 1e-4 * np.array([[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547],
+                         [381, 5743, 8828]])
+_H3_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+
+
+def _hartmann3(x1, x2, x3):
+    x = np.array([x1, x2, x3])
+    return float(-np.sum(_H3_ALPHA * np.exp(-np.sum(_H3_A * (x - _H3_P) ** 2, axis=1))))
+
+
+#: name -> (function, {parameter: (low, high)}, minimum)
+QUALITY_PROBLEMS = {
+    "branin": (_branin, {"x1": (-5.0, 10.0), "x2": (0.0, 15.0)}, 0.397887),
+    "hartmann3": (_hartmann3, {"x1": (0.0, 1.0), "x2": (0.0, 1.0), "x3": (0.0, 1.0)},
+                  -3.86278),
+}
+
+
+class TimedFunction(BaseEstimator):
+    """``score`` is ``-f(x)`` of a benchmark function; ``fit`` sleeps a lognormal time
+    (median ``median``, sigma 0.5) drawn from the parameters and the fold, like SleepyFit."""
+
+    def __init__(self, problem="branin", median=0.1, x1=0.0, x2=0.0, x3=0.0):
+        self.problem, self.median, self.x1, self.x2, self.x3 = problem, median, x1, x2, x3
+
+    def _args(self):
+        names = QUALITY_PROBLEMS[self.problem][1]
+        return [getattr(self, n) for n in names]
+
+    def fit(self, X, y=None):
+        key = repr((self.problem, *map(float, self._args()), int(np.sum(X[:, 0]))))
+        rng = np.random.default_rng(zlib.crc32(key.encode()))
+        time.sleep(float(self.median * math.exp(0.5 * rng.standard_normal())))
+        return self
+
+    def score(self, X, y=None):
+        return -QUALITY_PROBLEMS[self.problem][0](*self._args())
+
+
+#: Part 4's searches: name -> (class path, extra arguments).
+QUALITY_SEARCHES = {
+    "Bayes rounds n_points=1": ("rounds", {"n_points": 1}),
+    "Bayes rounds n_points=2": ("rounds", {"n_points": 2}),
+    "Bayes n_points=1": ("sktune", {"n_points": 1}),
+    "Bayes asynchronous": ("sktune", {"asynchronous": True}),
+}
+
+
+def _quality_run(name, problem, seed, budget, n_workers, median):
+    from joblib import parallel_config
+    from sklearn.model_selection import KFold
+
+    from sktune import BayesSearchCV
+    from sktune.search.callbacks import TimeBudgetStopper
+
+    kind, extra = QUALITY_SEARCHES[name]
+    cls = BayesSearchCV
+    if kind == "rounds":
+        from _round_based import RoundsBayesSearchCV as cls
+    space = QUALITY_PROBLEMS[problem][1]
+    history = []
+
+    def record(state):
+        history.append((state.elapsed, -state.best_score))  # best value of f so far
+        return False
+
+    search = cls(TimedFunction(problem, median), space, n_iter=400, cv=KFold(3),
+                 n_jobs=n_workers, refit=False, random_state=seed,
+                 callbacks=[record, TimeBudgetStopper(budget)], **extra)
+    X = np.arange(30, dtype=float).reshape(-1, 1)
+    with parallel_config(backend="threading"):
+        search.fit(X)
+    within = [v for t, v in history if t <= budget]
+    best = min(within) if within else math.inf
+    return best - QUALITY_PROBLEMS[problem][2], len(search.cv_results_["params"])
+
+
+def quality(args):
+    budget, n_workers, median = (2.0, 4, 0.05) if args.quick else (4.0, 4, 0.1)
+    seeds = range(2) if args.quick else range(10)
+    print(f"\n== quality at equal wall time: {n_workers} threads, fits sleep lognormal "
+          f"(median {median} s), 3 folds, stopped at {budget:g} s of wall; regret = best "
+          f"f found by then - f*, seeds {seeds.start}-{seeds.stop - 1} (load {_load()}) ==",
+          flush=True)
+    print(f"  {'problem':<11}{'search':<26}{'median regret':>14}{'[min - max]':>24}"
+          f"{'candidates':>11}")
+    for problem in QUALITY_PROBLEMS:
+        for name in QUALITY_SEARCHES:
+            runs = [_quality_run(name, problem, seed, budget, n_workers, median)
+                    for seed in seeds]
+            regrets = [r for r, _ in runs]
+            print(f"  {problem:<11}{name:<26}{statistics.median(regrets):>14.2e}"
+                  f"{f'[{min(regrets):.2e} - {max(regrets):.2e}]':>24}"
+                  f"{statistics.median(n for _, n in runs):>11.0f}", flush=True)
+    print(f"load average at the end: {_load()}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------
 # Part 3: cold start
 # ---------------------------------------------------------------------------------------
 
@@ -554,23 +686,36 @@ def simulation(args):
 COLD_EPOCHS = {"long": 30, "short": 12}
 COLD_GRID = {"lr": [1e-3, 3e-3, 1e-2, 3e-2], "alpha": [1e-5, 1e-3]}
 COLD_SCENARIOS = {"n_jobs=1": 1, "n_jobs=2": 2}
+#: The searches of the cold start: sklearn's GridSearchCV (which sktune does not
+#: change) and sktune's BayesSearchCV on the same 24 fits' worth (8 candidates
+#: of its space-filling design, over the grid's lr and alpha ranges).
+COLD_SEARCHES = ("GridSearchCV", "BayesSearchCV")
 
 
-def _child_coldstart(size, n_jobs, epochs):
+def _cold_search(kind, n_jobs, epochs):
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-    from sktune import NeuralNetClassifier
+    from sktune import BayesSearchCV, NeuralNetClassifier
 
+    est = NeuralNetClassifier(epochs=epochs, random_state=0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    if kind == "GridSearchCV":
+        return GridSearchCV(est, COLD_GRID, cv=cv, n_jobs=n_jobs, refit=False)
+    return BayesSearchCV(est, {"lr": (1e-3, 3e-2, "log-uniform"),
+                               "alpha": (1e-5, 1e-3, "log-uniform")},
+                         n_iter=8, cv=cv, n_jobs=n_jobs, refit=False, random_state=0)
+
+
+def _child_coldstart(kind, size, n_jobs, epochs):
     X, y = _digits()
     out = {}
     for which in ("first", "second"):
-        search = GridSearchCV(NeuralNetClassifier(epochs=epochs, random_state=0), COLD_GRID,
-                              cv=StratifiedKFold(3, shuffle=True, random_state=0),
-                              n_jobs=n_jobs, refit=False)
+        search = _cold_search(kind, n_jobs, epochs)
         tick = time.perf_counter()
         search.fit(X, y)
         out[which] = time.perf_counter() - tick
         out[f"{which}_fit"] = float(np.mean(search.cv_results_["mean_fit_time"]))
+        out[f"{which}_local"] = getattr(search, "n_local_fits_", 0)
     return out
 
 
@@ -645,7 +790,8 @@ def _child_first_fit():
 def coldstart(args):
     repeats = args.repeats
     epochs = {"long": 5, "short": 2} if args.quick else COLD_EPOCHS
-    print(f"\n== coldstart: GridSearchCV 8 candidates x 3 folds, default sktune MLP on "
+    print(f"\n== coldstart: GridSearchCV and BayesSearchCV, 8 candidates x 3 folds, default "
+          f"sktune MLP on "
           f"digits, fresh process per scenario (load {_load()}) ==", flush=True)
 
     walls = {s: [] for s in IMPORT_STATEMENTS}
@@ -685,29 +831,33 @@ def coldstart(args):
           f"imported by the first fit; most: "
           f"{', '.join(f'{k} {n}' for k, n in f0['new_modules'])})", flush=True)
 
-    runs = {(size, s): [] for size in epochs for s in COLD_SCENARIOS}
+    runs = {(kind, size, s): [] for kind in COLD_SEARCHES for size in epochs
+            for s in COLD_SCENARIOS}
     for _ in range(repeats):
-        for size, s in runs:
-            runs[(size, s)].append(_in_fresh_process("coldstart", size, COLD_SCENARIOS[s],
-                                                     epochs[size]))
+        for kind, size, s in runs:
+            runs[(kind, size, s)].append(_in_fresh_process("coldstart", kind, size,
+                                                           COLD_SCENARIOS[s], epochs[size]))
     print(f"search wall (s, median of {repeats}); first = first search of the process, "
-          "second = the same search again (warm workers)")
-    print(f"  {'search':<34}{'scenario':<10}{'mean fit s':>11}{'first':>8}{'second':>8}"
-          f"{'n_jobs=1 first / first':>24}{'second / second':>17}")
-    for size in epochs:
-        base = {w: statistics.median(r[w] for r in runs[(size, "n_jobs=1")])
-                for w in ("first", "second")}
-        for s in COLD_SCENARIOS:
-            rs = runs[(size, s)]
-            m = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-            label = f"{size}: {epochs[size]} epochs"
-            print(f"  {label:<34}{s:<10}{m['second_fit']:>11.2f}{m['first']:>8.2f}"
-                  f"{m['second']:>8.2f}{base['first'] / m['first']:>23.2f}x"
-                  f"{base['second'] / m['second']:>16.2f}x")
+          "second = the same search again (warm workers); local = fits the search's own "
+          "process ran (first search)")
+    print(f"  {'search':<16}{'size':<20}{'scenario':<10}{'mean fit s':>11}{'first':>8}"
+          f"{'second':>8}{'local':>6}{'n_jobs=1 first / first':>24}{'second / second':>17}")
+    for kind in COLD_SEARCHES:
+        for size in epochs:
+            base = {w: statistics.median(r[w] for r in runs[(kind, size, "n_jobs=1")])
+                    for w in ("first", "second")}
+            for s in COLD_SCENARIOS:
+                rs = runs[(kind, size, s)]
+                m = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                label = f"{size}: {epochs[size]} epochs"
+                print(f"  {kind:<16}{label:<20}{s:<10}{m['second_fit']:>11.2f}{m['first']:>8.2f}"
+                      f"{m['second']:>8.2f}{m['first_local']:>6.0f}"
+                      f"{base['first'] / m['first']:>23.2f}x"
+                      f"{base['second'] / m['second']:>16.2f}x")
     print("every run (first / second, s):")
-    for (size, s), rs in runs.items():
-        print(f"  {size:<6} {s:<9} " + ", ".join(f"{r['first']:.2f}/{r['second']:.2f}"
-                                                  for r in rs))
+    for (kind, size, s), rs in runs.items():
+        print(f"  {kind:<14} {size:<6} {s:<9} " + ", ".join(f"{r['first']:.2f}/{r['second']:.2f}"
+                                                             for r in rs))
     print(f"load average at the end: {_load()}", flush=True)
 
 
@@ -746,7 +896,8 @@ def _load():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["utilization", "simulation", "coldstart", "all"],
+    parser.add_argument("--part", choices=["utilization", "simulation", "quality", "coldstart",
+                                           "all"],
                         default="all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sim-scale", type=float, default=1.0,
@@ -765,6 +916,8 @@ def main(argv=None):
         utilization(args)
     if args.part in ("simulation", "all"):
         simulation(args)
+    if args.part in ("quality", "all"):
+        quality(args)
     if args.part in ("coldstart", "all"):
         coldstart(args)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")

@@ -178,3 +178,27 @@ def test_a_pretrained_instance_fine_tunes_on_the_cluster_as_locally(client, digi
         remote = make().fit(X[300:500], y[300:500])
     _assert_same_results(local, remote)
     assert all(torch.equal(v, before[k]) for k, v in pretrained.state_dict().items())
+
+
+def test_a_killed_dask_worker_costs_its_fits_only(client, tmp_path):
+    """A worker process killed mid-search (its nanny starts a new one): the search
+    finishes with the results of an undisturbed run."""
+    from sktune import BayesSearchCV, HyperbandSearchCV
+
+    from _scheduler_toys import Quadratic, toy_cv, toy_data
+
+    X, y = toy_data()
+    space = {"x": (-1.0, 1.0), "y": (-1.0, 1.0)}
+    dying = Quadratic(die_once_in=str(tmp_path), main_pid=os.getpid(), sleep=0.05)
+    for make in (lambda est: BayesSearchCV(est, space, n_iter=8, cv=toy_cv(), random_state=0,
+                                           optimizer_kwargs={"n_initial_points": 4}),
+                 lambda est: HyperbandSearchCV(est, space, max_epochs=9, cv=toy_cv(),
+                                               random_state=0)):
+        local = make(Quadratic()).set_params(n_jobs=1).fit(X, y)
+        (tmp_path / "died").unlink(missing_ok=True)
+        with parallel_config(backend="dask"):
+            remote = make(dying).fit(X, y)
+        assert (tmp_path / "died").exists()  # a worker died
+        assert remote.cv_results_["params"] == local.cv_results_["params"]
+        for key in ("mean_test_score", "split0_test_score", "rank_test_score"):
+            assert_array_equal(remote.cv_results_[key], local.cv_results_[key], err_msg=key)

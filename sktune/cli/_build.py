@@ -103,7 +103,8 @@ def make_search(args, pipe, spec, progress):
     common = {"scoring": args.scoring, "n_jobs": args.n_jobs, "cv": args.cv}
     n_iter = args.n_iter or 50
     if args.search == "bayes":
-        n_points = max(1, min(effective_n_jobs(args.n_jobs), n_iter))
+        # enough pending candidates to feed the workers: (n_points + 1) x folds >= J
+        n_points = max(1, min(math.ceil(effective_n_jobs(args.n_jobs) / args.cv), n_iter))
         search = BayesSearchCV(pipe, spec.bayes(prefix), n_iter=n_iter, n_points=n_points,
                                random_state=args.random_state, checkpoint=args.checkpoint,
                                callbacks=[progress.on_round], **common)

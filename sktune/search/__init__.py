@@ -14,18 +14,39 @@
 - ``_sequential``: what round-based searches share (folds, failures,
   checkpoint, callbacks).
 - :mod:`sktune.search.callbacks`: stopping rules for sequential searches.
+- ``_scheduler``: fits run the moment a worker is free (``_pool``: the
+  executor of the joblib backend; ``_rungs``: Hyperband's promotions without
+  barriers).
 """
 
-from .bayes_search import BayesSearchCV
-from .hyperband import HyperbandSearchCV
-from .callbacks import (NoImprovementStopper, SearchState, TargetScoreStopper,
-                        TimeBudgetStopper)
-from .optimizer import Optimizer
-from .space import (Categorical, Dimension, Distribution, Integer, Real, Space,
-                    parse_search_spaces)
+import importlib
+
+# Imported on first use (PEP 562): a parallel worker that runs a search's fit
+# (._scheduler.run_fit) imports only what that needs, not torch or the optimiser.
+_LAZY = {
+    "BayesSearchCV": ".bayes_search", "HyperbandSearchCV": ".hyperband",
+    "NoImprovementStopper": ".callbacks", "SearchState": ".callbacks",
+    "TargetScoreStopper": ".callbacks", "TimeBudgetStopper": ".callbacks",
+    "Optimizer": ".optimizer",
+    "Categorical": ".space", "Dimension": ".space", "Distribution": ".space",
+    "Integer": ".space", "Real": ".space", "Space": ".space",
+    "parse_search_spaces": ".space",
+}
 
 __all__ = [
     "BayesSearchCV", "HyperbandSearchCV", "Optimizer", "Space", "Real", "Integer", "Categorical", "Distribution",
     "Dimension", "parse_search_spaces",
     "SearchState", "NoImprovementStopper", "TimeBudgetStopper", "TargetScoreStopper",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

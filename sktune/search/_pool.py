@@ -100,6 +100,7 @@ class InlinePool:
     kind = "inline"
     n_workers = 1
     local_lane = False
+    loses_all = False
 
     def put(self, value):
         return value
@@ -133,6 +134,8 @@ class _ExecutorPool:
     #: True when this process should run fits too (one of the ``n_jobs``),
     #: in a thread of the scheduler, because the pool's processes are starting.
     local_lane = False
+    #: Whether a dead worker loses every task on the pool (a broken executor).
+    loses_all = False
 
     def put(self, value):
         return value
@@ -178,6 +181,7 @@ class LokyPool(_ExecutorPool):
     """joblib's reusable loky executor (the processes sklearn's searches use)."""
 
     kind = "loky"
+    loses_all = True
 
     def __init__(self, n_workers, backend, local_lane=False):
         self.n_workers = n_workers
@@ -229,9 +233,13 @@ class DaskPool:
         self.n_workers = n_workers
         self._client = client
 
+    #: A lost worker loses its own tasks only (loky: all of the executor's).
+    loses_all = False
+
     def put(self, value):
-        """Send a large argument to the cluster once; tasks then carry its handle."""
-        return self._client.scatter(value, hash=False, broadcast=False, direct=False)
+        """Send the data to the cluster once (to every worker, so that losing one
+        loses no data); tasks then carry its handle."""
+        return self._client.scatter(value, hash=False, broadcast=True)
 
     def submit(self, fn, *args):
         return self._client.submit(fn, *args, pure=False)
@@ -243,7 +251,13 @@ class DaskPool:
         return list(done)
 
     def lost(self, exc):
-        return False  # distributed reschedules a lost worker's tasks itself
+        """distributed reschedules a lost worker's tasks itself; a task whose data
+        went with it is cancelled instead, and one that killed several workers
+        raises KilledWorker: both run again (KilledWorker as a failed fit)."""
+        return type(exc).__name__ in _DASK_LOST
+
+    def give_up(self, exc):
+        return type(exc).__name__ == "KilledWorker"
 
     def abandon(self, futures):
         if futures:
@@ -256,6 +270,10 @@ class DaskPool:
         pass
 
 
+_DASK_LOST = {"KilledWorker", "FutureCancelledError", "FuturesCancelledError",
+              "CancelledError"}
+
+
 class JoblibPool:
     """Any other joblib backend: what is submitted runs as one ``Parallel`` batch.
 
@@ -265,6 +283,7 @@ class JoblibPool:
 
     kind = "joblib"
     local_lane = False
+    loses_all = False
 
     def __init__(self, n_workers):
         self.n_workers = n_workers
@@ -303,16 +322,16 @@ def _outcome(fn, args):
 
 
 def _loky_workers_alive():
-    """Whether joblib's reusable loky executor has live worker processes (warm)."""
+    """How many worker processes joblib's reusable loky executor has running."""
     try:
         from joblib.externals.loky import reusable_executor
     except ImportError:  # pragma: no cover
-        return False
+        return 0
     executor = reusable_executor._executor
     if executor is None or getattr(getattr(executor, "_flags", None), "broken", None):
-        return False
+        return 0
     processes = getattr(executor, "_processes", None) or {}
-    return any(p.is_alive() for p in list(processes.values()))
+    return sum(p.is_alive() for p in list(processes.values()))
 
 
 def open_pool(n_jobs):
@@ -327,11 +346,12 @@ def open_pool(n_jobs):
     if name == "ThreadingBackend":
         return ThreadPool(n_workers)
     if name == "LokyBackend":
-        if not _loky_workers_alive():
+        if _loky_workers_alive() < n_workers:
             # Cold start: new workers spend seconds importing torch and
             # scikit-learn before their first fit. This process, which has
             # imported them, is one of the n_jobs: it fits from the first
-            # second, and one process fewer pays the imports.
+            # second, and one process fewer pays the imports. (Also when an
+            # earlier search of this process left n_jobs - 1 workers this way.)
             return LokyPool(n_workers - 1, backend, local_lane=True)
         return LokyPool(n_workers, backend)
     if name == "DaskDistributedBackend" and getattr(backend, "client", None) is not None:

@@ -61,7 +61,7 @@ def run_fit(shared, task):
 
 def _raiser(message):
     def fit(*args, **kwargs):
-        raise RuntimeError(message)
+        raise RuntimeError(message) from None
 
     return fit
 
@@ -222,20 +222,21 @@ class Evaluations:
                 continue
             self._record(task, result)
         if lost:
-            # A dead worker broke the executor: every task on it is lost too.
-            for future, task in list(self._running.items()):
-                if not future.done() or _lost(self.pool, future):
-                    self._lose(task, None)
-                else:
-                    self._record(task, future.result())
-            self._running.clear()
+            if self.pool.loses_all:  # a dead worker broke the executor: all is lost
+                for future, task in list(self._running.items()):
+                    if not future.done() or _lost(self.pool, future):
+                        self._lose(task, None)
+                    elif not task.done:
+                        self._record(task, future.result())
+                self._running.clear()
             self.pool.recover()
             self._shared = self.pool.put(self._local_shared)
 
     def _lose(self, task, exc):
         self.n_lost += 1
         if exc is not None:
-            task.losses += 1
+            task.losses = MAX_LOSSES if getattr(self.pool, "give_up", None) and \
+                self.pool.give_up(exc) else task.losses + 1
         if task.losses >= MAX_LOSSES:
             warnings.warn(f"A fit of candidate {task.key!r} (split {task.split}) killed its "
                           f"worker {task.losses} times; it counts as a failed fit.",

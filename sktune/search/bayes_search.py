@@ -260,7 +260,11 @@ scorer_, n_splits_, refit_time_, multimetric_
         prefix, emitted_rounds, stop, results = 0, 0, False, None
         try:
             while emitted_rounds < len(rounds) and not stop:
-                while len(proposed) < n_total and evaluations.wants_work():
+                # Deterministic: propose as soon as allowed (the optimiser works while
+                # the workers do; what it knows is fixed by the window, not by when).
+                # Asynchronous: only when a worker needs work (so it knows the most).
+                while len(proposed) < n_total and (not self.asynchronous
+                                                   or evaluations.wants_work()):
                     k = len(proposed)
                     s = owner[k]
                     if not (self.asynchronous or k - self.n_points <= prefix

@@ -1,0 +1,231 @@
+"""The scheduler: no round or rung barriers, the same results for any n_jobs,
+backend and timing, cold starts, lost workers."""
+
+import math
+import os
+import warnings
+
+import numpy as np
+import pytest
+from joblib import Parallel, delayed, parallel_config
+from joblib.externals.loky import get_reusable_executor
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+
+from sktune import BayesSearchCV, HyperbandSearchCV
+from sktune.search import Optimizer, parse_search_spaces
+from sktune.search._brackets import hyperband_brackets
+from sktune.search._rungs import RungPlan
+
+from _scheduler_toys import Quadratic, toy_cv, toy_data
+
+SPACE = {"x": (-1.0, 1.0), "y": (-1.0, 1.0)}
+
+
+def _bayes(**kwargs):
+    kwargs = {"n_iter": 12, "cv": toy_cv(), "random_state": 0,
+              "optimizer_kwargs": {"n_initial_points": 4}, **kwargs}
+    return BayesSearchCV(kwargs.pop("estimator", Quadratic()), SPACE, **kwargs)
+
+
+def _hyperband(**kwargs):
+    kwargs = {"max_epochs": 9, "cv": toy_cv(), "random_state": 0, **kwargs}
+    return HyperbandSearchCV(kwargs.pop("estimator", Quadratic()), SPACE, **kwargs)
+
+
+def _assert_same(a, b):
+    ra, rb = a.cv_results_, b.cv_results_
+    assert len(set(ra["mean_test_score"])) > 1  # a comparison that can fail
+    assert ra["params"] == rb["params"]
+    for key in ra:
+        if "time" not in key and key != "params":
+            assert_array_equal(ra[key], rb[key], err_msg=key)
+    assert a.best_params_ == b.best_params_
+
+
+def _fit(search, backend=None):
+    X, y = toy_data()
+    if backend is None:
+        return search.fit(X, y)
+    with parallel_config(backend=backend):
+        return search.fit(X, y)
+
+
+@pytest.mark.parametrize("n_points", [1, 3])
+def test_bayes_gives_the_same_results_for_any_n_jobs_backend_and_timing(n_points):
+    reference = _fit(_bayes(n_points=n_points, n_jobs=1))
+    threads = _fit(_bayes(n_points=n_points, n_jobs=4, estimator=Quadratic(jitter=0.02)),
+                   "threading")
+    processes = _fit(_bayes(n_points=n_points, n_jobs=2, estimator=Quadratic(jitter=0.02)),
+                     "loky")
+    _assert_same(reference, threads)
+    _assert_same(reference, processes)
+
+
+def test_candidate_k_knows_exactly_the_results_of_candidates_before_the_window():
+    search = _fit(_bayes(n_points=2, n_jobs=3, estimator=Quadratic(jitter=0.01)), "threading")
+    params = search.cv_results_["params"]
+    values = [-s for s in search.cv_results_["mean_test_score"]]
+    # replay by hand: candidate k is asked after telling exactly 0..k-3
+    space = parse_search_spaces(SPACE)[0][0]
+    seed = check_random_state(0).randint(np.iinfo(np.int32).max, size=1)[0]
+    optimizer = Optimizer(space, random_state=seed, n_initial_points=4)
+    told = 0
+    for k in range(len(params)):
+        while told < k - 2:
+            optimizer.tell(params[told], values[told])
+            told += 1
+        assert optimizer.ask() == params[k], k
+
+
+def test_asynchronous_search_uses_whatever_has_finished():
+    search = _fit(_bayes(asynchronous=True, n_jobs=3, n_iter=14,
+                         estimator=Quadratic(jitter=0.02)), "threading")
+    params = search.cv_results_["params"]
+    assert len(params) == 14 and len({(p["x"], p["y"]) for p in params}) == 14
+    assert search.best_score_ > -0.55  # the optimum is -0.25 (one epoch)
+    assert len(search.optimizers_[0].yi) == 14  # every result told in the end
+
+
+def test_asynchronous_search_refuses_a_checkpoint(tmp_path):
+    with pytest.raises(ValueError, match="asynchronous=False"):
+        _fit(_bayes(asynchronous=True, checkpoint=tmp_path / "c.sqlite"))
+
+
+def _spans(log):
+    """{x: [(begin, end), ...]} of the fits a Quadratic logged."""
+    spans = {}
+    for line in open(log):
+        x, epochs, begin, end, _ = line.split()
+        spans.setdefault(float(x), []).append((int(epochs), float(begin), float(end)))
+    return spans
+
+
+def test_the_next_candidate_starts_while_a_slow_fold_runs(tmp_path):
+    log = tmp_path / "fits.log"
+    search = _fit(_bayes(n_points=1, n_jobs=3, n_iter=6,
+                         estimator=Quadratic(slow_first_fold=0.3, log=str(log))), "threading")
+    spans = _spans(log)
+    xs = [p["x"] for p in search.cv_results_["params"]]
+    overlapping = 0
+    for k in range(len(xs) - 1):
+        slowest_end = max(end for _, _, end in spans[xs[k]])
+        next_start = min(begin for _, begin, _ in spans[xs[k + 1]])
+        overlapping += next_start < slowest_end
+    # Rounds would start candidate k+1 only after candidate k's slow fold (0
+    # overlaps); with n_points=1, k+1 waits for k-1 only, so at least every other
+    # pair overlaps.
+    assert overlapping >= (len(xs) - 1) // 2
+
+
+def test_too_few_candidates_in_flight_for_the_workers_warns():
+    with pytest.warns(UserWarning, match="n_points >= 2"):
+        _fit(_bayes(n_points=1, n_jobs=8, n_iter=4), "threading")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _fit(_bayes(asynchronous=True, n_jobs=8, n_iter=4), "threading")
+        _fit(_bayes(n_points=2, n_jobs=8, n_iter=4), "threading")
+
+
+def test_hyperband_gives_the_same_results_for_any_n_jobs_backend_and_timing():
+    reference = _fit(_hyperband(n_jobs=1))
+    threads = _fit(_hyperband(n_jobs=4, estimator=Quadratic(jitter=0.02)), "threading")
+    processes = _fit(_hyperband(n_jobs=2, estimator=Quadratic(jitter=0.02)), "loky")
+    _assert_same(reference, threads)
+    _assert_same(reference, processes)
+    assert reference.epochs_trained_ == threads.epochs_trained_ == processes.epochs_trained_
+
+
+def test_hyperband_promotes_before_its_rung_is_complete(tmp_path):
+    log = tmp_path / "fits.log"
+    search = _fit(_hyperband(n_jobs=3, estimator=Quadratic(log=str(log), jitter=0.01),
+                             proposals="random", max_epochs=27, n_brackets=1), "threading")
+    results = search.cv_results_
+    bracket, rung = np.asarray(results["bracket"]), np.asarray(results["iter"])
+    first = [p["x"] for p, b, i in zip(results["params"], bracket, rung) if b == 0 and i == 0]
+    promoted = [p["x"] for p, b, i in zip(results["params"], bracket, rung) if b == 0 and i == 1]
+    spans = _spans(log)
+    last_first_rung_end = max(end for x in first for e, _, end in spans[x] if e == 1)
+    earliest_promotion = min(begin for x in promoted for e, begin, _ in spans[x] if e > 1)
+    assert earliest_promotion < last_first_rung_end
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rung_plan_promotes_the_synchronous_set_for_any_completion_order(seed):
+    rng = np.random.default_rng(seed)
+    brackets = hyperband_brackets(27, 1, 3)
+    plan = RungPlan(brackets, n_splits=1)
+    scores = {}
+    running = []
+    early = 0
+
+    def start(rung, cid):
+        running.append((rung.b, rung.i, cid))
+
+    while not plan.all_emitted():
+        while plan.next_bracket_ready():
+            b = plan.next_bracket
+            for cid in plan.open_bracket(b, [{}] * brackets[b][0].n_candidates):
+                start(plan.rung(b, 0), cid)
+        b, i, cid = running.pop(rng.integers(len(running)))
+        rung = plan.rung(b, i)
+        # ties and failures on purpose
+        score = scores.setdefault((cid, i), rng.choice([np.nan, 0.1, 0.2, 0.2, 0.3])
+                                  + 0.0 * rng.random())
+        rung.scores[cid] = float(score)
+        if plan.rung(b, i + 1) is not None:
+            for c in plan.promotions(rung):
+                early += not rung.complete()
+                start(plan.rung(b, i + 1), c)
+            if rung.complete():
+                plan.close_next(rung)  # raises if the promotions differ from the best
+                expected = sorted((c for c in rung.members if math.isfinite(rung.scores[c])),
+                                  key=lambda c: (-rung.scores[c], c))
+                assert plan.rung(b, i + 1).members == expected[:brackets[b][i + 1].n_candidates]
+        list(plan.emittable())
+    assert early > 0
+
+
+@pytest.fixture
+def warm_loky_workers():
+    """Two live loky workers, as after an earlier search."""
+    Parallel(n_jobs=2, backend="loky")(delayed(os.getpid)() for _ in range(4))
+
+
+def test_a_cold_start_fits_in_this_process_too():
+    get_reusable_executor().shutdown(wait=True)
+    reference = _fit(_bayes(n_jobs=1))
+    cold = _fit(_bayes(n_jobs=2), "loky")
+    assert cold.n_local_fits_ > 0
+    _assert_same(reference, cold)
+
+
+def test_a_killed_worker_costs_its_fits_only(tmp_path, warm_loky_workers):
+    reference = _fit(_bayes(n_jobs=1))
+    estimator = Quadratic(die_once_in=str(tmp_path), main_pid=os.getpid(), sleep=0.01)
+    survivor = _fit(_bayes(n_jobs=2, estimator=estimator), "loky")
+    assert (tmp_path / "died").exists()  # a worker was killed mid-search
+    assert survivor.n_lost_fits_ >= 1
+    _assert_same(reference, survivor)
+
+    reference = _fit(_hyperband(n_jobs=1))
+    (tmp_path / "died").unlink()
+    survivor = _fit(_hyperband(n_jobs=2, estimator=estimator), "loky")
+    assert (tmp_path / "died").exists() and survivor.n_lost_fits_ >= 1
+    _assert_same(reference, survivor)
+
+
+@pytest.mark.slow
+def test_a_fit_that_always_kills_its_worker_is_a_failed_fit(warm_loky_workers):
+    estimator = Quadratic(always_die_above=0.5, main_pid=os.getpid())
+    search = BayesSearchCV(estimator, {"x": [0.0, 0.9]}, n_iter=2, cv=toy_cv(), n_jobs=2,
+                           random_state=0)
+    with pytest.warns(RuntimeWarning, match="killed its worker 3 times"):
+        _fit(search, "loky")
+    results = search.cv_results_
+    failed = [p["x"] for p, s in zip(results["params"], results["mean_test_score"])
+              if not np.isfinite(s)]
+    assert failed == [0.9]
+    assert np.isfinite(results["split1_test_score"]).all()  # only fold 0 died
+    assert search.best_params_ == {"x": 0.0}
