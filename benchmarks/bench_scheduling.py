@@ -55,7 +55,8 @@ workers need ~300 fits/s. The ideal wall is ~0.7 s at 8 workers, ~2.7 s at
 32 and ~22 s at 128. The searches: ``RandomizedSearchCV``; ``BayesSearchCV``
 in rounds of ``n_points = W`` (3 fits per worker per round: the best the
 rounds could do); today's ``BayesSearchCV`` with ``n_points = ceil(W / 3)``
-(a window that feeds W workers) and ``asynchronous=True``; the Bayesian
+(the smallest window that feeds W workers), ``n_points = W`` (the rounds'
+``n_points``) and ``asynchronous=True``; the Bayesian
 ones with 512 candidates at 128 workers (``SIM_N_ITER``: the optimiser's
 time per proposal grows with the points it has seen); and, as the ceiling of the harness
 itself, the same fits as ``RandomizedSearchCV`` through one
@@ -487,6 +488,7 @@ SIM_SEARCHES = {
     "RandomizedSearchCV": _random_search,
     "Bayes rounds n_points=W": _bayes(lambda p: p.n_workers, rounds=True),
     "Bayes n_points=ceil(W/3)": _bayes(lambda p: math.ceil(p.n_workers / 3)),
+    "Bayes n_points=W": _bayes(lambda p: p.n_workers),
     "Bayes asynchronous": _bayes(1, asynchronous=True),
     "no search: joblib.Parallel of the same fits": _harness_ceiling,
 }
@@ -496,7 +498,7 @@ SIM_PLAN = {8: (0.05, 4), 32: (0.1, 8), 128: (0.4, 16)}
 #: Candidates of (search, W) where not SIM_PLAN's: at 128 workers the optimiser's
 #: time per proposal grows with the points seen (~0.2 s at 500 told + 128 pending in
 #: 2-D, ~1 s at 1,500), so 2,048 would take many minutes: 512 (4 per worker) instead.
-SIM_N_ITER = {(name, 128): 512 for name in ("Bayes rounds n_points=W",
+SIM_N_ITER = {(name, 128): 512 for name in ("Bayes rounds n_points=W", "Bayes n_points=W",
                                             "Bayes n_points=ceil(W/3)", "Bayes asynchronous")}
 
 

@@ -28,6 +28,11 @@ _N_INCUMBENTS = 5
 # then after every ``n // _REFIT_DIVISOR`` new ones; warm-started each time.
 _ALWAYS_REFIT_UP_TO = 100
 _REFIT_DIVISOR = 40
+# With many pending points (a parallel search proposing one point per finished
+# result), hyperparameters are refitted after every ``pending // _PENDING_PER_REFIT``
+# new observations at most: one more result barely moves them next to that many
+# unknowns, and the refits would otherwise dominate the time per proposal.
+_PENDING_PER_REFIT = 4
 # Every so many fits (up to _ALWAYS_REFIT_UP_TO observations) the default
 # hyperparameters are tried as a second start next to the warm start, to
 # escape a poor local optimum.
@@ -269,10 +274,12 @@ class Optimizer:
         if self._gp is not None and self._gp_n == n:
             return self._gp
         gp = GaussianProcess(self._layout)
+        every = max(1, len(self._pending_X) // _PENDING_PER_REFIT)
+        stale = n - self._theta_n
         refit = (
             self._theta is None
-            or n <= _ALWAYS_REFIT_UP_TO
-            or n - self._theta_n >= max(1, n // _REFIT_DIVISOR)
+            or (n <= _ALWAYS_REFIT_UP_TO and stale >= every)
+            or stale >= max(every, n // _REFIT_DIVISOR)
         )
         if refit:
             starts = [gp.default_theta] if self._theta is None else [self._theta]
