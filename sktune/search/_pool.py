@@ -183,23 +183,28 @@ class LokyPool(_ExecutorPool):
     kind = "loky"
     loses_all = True
 
-    def __init__(self, n_workers, backend, local_lane=False):
+    def __init__(self, n_workers, n_jobs, local_lane=False):
         self.n_workers = n_workers
         self.local_lane = local_lane
-        self._backend = backend
+        self._n_jobs = n_jobs  # the processes sharing the cores (this one included)
         self._context = f"sktune-{uuid.uuid4().hex}"
         self._executor = None
         self._open()
 
     def _open(self):
+        """The executor with the arguments ``joblib.Parallel(n_jobs)`` would give it
+        (loky reuses running workers only for equal arguments), ``n_workers`` big."""
         from joblib.executor import get_memmapping_executor
 
-        kwargs = dict(getattr(self._backend, "backend_kwargs", {}) or {})
+        parallel = Parallel(n_jobs=self._n_jobs)  # the active configuration; not started
+        backend = parallel._backend
+        kwargs = {**getattr(backend, "backend_kwargs", {}), **parallel._backend_kwargs}
+        for name in ("prefer", "require"):
+            kwargs.pop(name, None)
         timeout = kwargs.pop("idle_worker_timeout", 300)
-        prepare_env = getattr(self._backend, "_prepare_worker_env", None)
-        env = prepare_env(n_jobs=self.n_workers) if prepare_env is not None else None
-        self._executor = get_memmapping_executor(self.n_workers, timeout=timeout, env=env,
-                                                 context_id=self._context, **kwargs)
+        self._executor = get_memmapping_executor(
+            self.n_workers, timeout=timeout, env=backend._prepare_worker_env(n_jobs=self._n_jobs),
+            context_id=self._context, **kwargs)
 
     def lost(self, exc):
         return isinstance(exc, BrokenProcessPool)
@@ -217,9 +222,9 @@ class LokyPool(_ExecutorPool):
     def close(self):
         manager = getattr(self._executor, "_temp_folder_manager", None)
         if manager is not None:
-            try:
+            try:  # the temporary files of this search's memory-mapped arrays
                 manager._clean_temporary_resources(context_id=self._context, force=False)
-            except Exception:  # noqa: BLE001 - temporary files only, never fatal
+            except Exception:  # noqa: BLE001 - cleaning up only, never fatal
                 pass
 
 
@@ -352,8 +357,8 @@ def open_pool(n_jobs):
             # imported them, is one of the n_jobs: it fits from the first
             # second, and one process fewer pays the imports. (Also when an
             # earlier search of this process left n_jobs - 1 workers this way.)
-            return LokyPool(n_workers - 1, backend, local_lane=True)
-        return LokyPool(n_workers, backend)
+            return LokyPool(n_workers - 1, n_workers, local_lane=True)
+        return LokyPool(n_workers, n_workers)
     if name == "DaskDistributedBackend" and getattr(backend, "client", None) is not None:
         return DaskPool(n_workers, backend.client)
     return JoblibPool(n_workers)

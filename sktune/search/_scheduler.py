@@ -133,9 +133,11 @@ class Evaluations:
             self._push(_Task(key, split, args, priority))
 
     def wants_work(self):
-        """True while fewer tasks are queued or running than the workers can take."""
+        """True while fewer tasks are waiting or running than the workers could
+        start before a new candidate would be needed (one more round of work
+        for each worker beyond what the pool holds)."""
         running = len(self._running) + (self._local_future is not None)
-        return running + len(self._queue) < self._capacity + (self._local is not None)
+        return running + len(self._queue) < self._capacity + self.n_workers
 
     def busy(self):
         """Tasks queued or running."""

@@ -27,9 +27,11 @@ class BayesSearchCV(RoundBasedSearchCV):
     A drop-in for scikit-optimize's ``BayesSearchCV`` built on scikit-learn's
     ``BaseSearchCV``: ``cv_results_``, ``best_*``, ``refit``, multi-metric
     scoring, pipelines, nested CV and sklearn's callbacks work as with
-    ``RandomizedSearchCV``. Each round asks the :class:`~sktune.search.Optimizer`
-    (a Gaussian process with log expected improvement) for ``n_points``
-    candidates, cross-validates them in parallel and tells it their mean score.
+    ``RandomizedSearchCV``. The :class:`~sktune.search.Optimizer` (a Gaussian
+    process with log expected improvement) proposes one candidate at a time,
+    its folds are cross-validated in parallel, and it is told their mean score.
+    There are no round barriers: a new fit starts as soon as a worker is free
+    (docs/scheduling.md).
 
     Parameters
     ----------
@@ -58,11 +60,19 @@ class BayesSearchCV(RoundBasedSearchCV):
         As in ``GridSearchCV``. With several metrics, the one named by
         ``refit`` is optimised.
     n_jobs : int, default=None
-        Parallel fits (joblib). A round runs ``n_points * n_splits`` fits, so
-        ``n_jobs`` above that leaves workers idle: raise ``n_points`` to use
-        more workers (at some cost in sample efficiency).
+        Parallel fits, on the active joblib backend (loky processes by
+        default, threads or Dask under ``joblib.parallel_config``). At most
+        ``(n_points + 1) * n_splits`` fits run at once (a warning says when
+        ``n_jobs`` is larger), unless ``asynchronous=True``.
     n_points : int, default=1
-        Distinct candidates proposed per round and evaluated in parallel.
+        The window of pending candidates: candidate ``k`` is proposed knowing
+        exactly the results of candidates ``0 .. k - n_points - 1``, with the
+        ``n_points`` before it pending (placed away from them), so the same
+        ``random_state`` gives the same candidates for any ``n_jobs``,
+        backend and timing. Larger values feed more workers; each proposal
+        knows a little less. Also the size of a round: callbacks, ``verbose``,
+        ``n_rounds_`` and the checkpoint see ``n_points`` candidates at a time,
+        as in scikit-optimize.
     refit : bool or str, default=True
         As in ``GridSearchCV``; with multi-metric scoring it must name the
         metric to optimise.
@@ -73,7 +83,8 @@ class BayesSearchCV(RoundBasedSearchCV):
         > 0 prints one line per round (candidates, scores, best so far);
         higher values are passed to sklearn's per-fit messages.
     pre_dispatch : int or str, default='2*n_jobs'
-        As in ``GridSearchCV``.
+        Accepted as in ``GridSearchCV``, unused: the scheduler hands the
+        workers at most ``n_jobs + max(1, n_jobs // 4)`` fits at a time.
     random_state : int, RandomState instance or None, default=None
         Seeds the optimiser: equal seeds give equal candidates (and equal
         ``cv_results_`` if the estimator is itself seeded), for any ``n_jobs``.
@@ -97,6 +108,11 @@ class BayesSearchCV(RoundBasedSearchCV):
         checkpoint of a different estimator, space, data or CV raises
         :class:`~sktune.exceptions.CheckpointMismatchError`. See
         ``docs/reliability.md``.
+    asynchronous : bool, default=False
+        Propose each candidate from every result finished at that moment,
+        with all running candidates pending: workers never wait for the
+        window, but the proposals depend on timing (not reproducible, and not
+        with ``checkpoint``).
     fit_params : None, default=None
         scikit-optimize's old constructor argument, kept so that its code
         runs until ``fit``, which asks to pass fit parameters to ``fit``.
@@ -121,8 +137,13 @@ scorer_, n_splits_, refit_time_, multimetric_
     n_rounds_ : int
         Rounds run (fewer than planned if a callback stopped the search).
     optimizer_time_ : float
-        Seconds the optimiser itself spent proposing and updating (the
-        search's overhead beyond cross-validation).
+        Seconds the optimiser itself spent proposing and updating (it runs
+        while the workers fit).
+    n_local_fits_ : int
+        Fits this process ran itself because the loky workers were starting
+        (cold start; docs/scheduling.md).
+    n_lost_fits_ : int
+        Fits run again because their worker process died.
 
     Examples
     --------

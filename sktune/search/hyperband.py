@@ -41,7 +41,11 @@ class HyperbandSearchCV(RoundBasedSearchCV):
     largest number of epochs with enough of them (BOHB-style), or are
     quasi-random.
 
-    Each rung is one round of ``evaluate_candidates``: ``cv_results_`` has a
+    There are no rung barriers: a candidate is promoted the moment it is
+    certain to be among its rung's best (the same set as synchronous
+    halving, for any timing), and a bracket starts while the last rung of the
+    one before trains (docs/scheduling.md). Each complete rung is reported as
+    one round (callbacks, checkpoint): ``cv_results_`` has a
     row per (candidate, rung) with ``bracket``, ``iter`` (the rung within its
     bracket), ``n_resources`` (epochs) and ``candidate`` (an id shared by the
     rows of one candidate), and the parameters include the epochs. A
@@ -79,7 +83,8 @@ class HyperbandSearchCV(RoundBasedSearchCV):
         As in ``GridSearchCV``; with several metrics ``refit`` names the one
         that ranks candidates.
     n_jobs : int, default=None
-        Parallel fits (joblib); a rung runs ``n_candidates * n_splits`` fits.
+        Parallel fits, on the active joblib backend (loky, threads, Dask),
+        each started as soon as a worker is free.
     refit : bool or str, default=True
         As in ``GridSearchCV``.
     cv : int, cross-validation generator or iterable, default=None
@@ -87,7 +92,8 @@ class HyperbandSearchCV(RoundBasedSearchCV):
     verbose : int, default=0
         > 0 prints one line per rung.
     pre_dispatch : int or str, default='2*n_jobs'
-        As in ``GridSearchCV``.
+        Accepted as in ``GridSearchCV``, unused: the scheduler hands the
+        workers at most ``n_jobs + max(1, n_jobs // 4)`` fits at a time.
     random_state : int, RandomState instance or None, default=None
         Seeds the proposals.
     error_score : 'raise' or float, default=np.nan
@@ -125,6 +131,9 @@ scorer_, n_splits_, refit_time_, multimetric_
         continued model counts its added epochs only; refit not counted).
     optimizer_time_ : float
         Seconds spent proposing candidates.
+    n_local_fits_, n_lost_fits_ : int
+        As in :class:`~sktune.BayesSearchCV`: fits this process ran during a
+        cold start, fits run again after their worker died.
 
     Examples
     --------

@@ -229,3 +229,9 @@ def test_a_fit_that_always_kills_its_worker_is_a_failed_fit(warm_loky_workers):
     assert failed == [0.9]
     assert np.isfinite(results["split1_test_score"]).all()  # only fold 0 died
     assert search.best_params_ == {"x": 0.0}
+
+
+def test_other_joblib_backends_run_in_batches_with_the_same_results():
+    reference = _fit(_bayes(n_jobs=1, n_iter=8))
+    batched = _fit(_bayes(n_jobs=2, n_iter=8), "multiprocessing")
+    _assert_same(reference, batched)
