@@ -189,7 +189,13 @@ class LokyPool(_ExecutorPool):
         self._n_jobs = n_jobs  # the processes sharing the cores (this one included)
         self._context = f"sktune-{uuid.uuid4().hex}"
         self._executor = None
-        self._open()
+        if not local_lane:  # a cold pool starts when the scheduler first submits to it
+            self._open()
+
+    def submit(self, fn, *args):
+        if self._executor is None:
+            self._open()
+        return self._executor.submit(fn, *args)
 
     def _open(self):
         """The executor with the arguments ``joblib.Parallel(n_jobs)`` would give it

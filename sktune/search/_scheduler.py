@@ -17,7 +17,9 @@ What the scheduler does on its own:
 - **Cold start**: when the loky workers are not running yet (each new one
   spends seconds importing torch and scikit-learn), this process is one of
   the ``n_jobs``: it runs fits in a thread of its own from the first second,
-  beside ``n_jobs - 1`` new workers (:func:`._pool.open_pool`).
+  beside ``n_jobs - 1`` new workers (:func:`._pool.open_pool`), which are
+  started only when its first fit shows that the work left is worth their
+  start (:data:`WORKER_START_SECONDS`).
 - **Lost workers**: a task whose worker died (the whole loky executor
   breaks) runs again on a new executor, with the other tasks that were on
   it; a task that kills its worker :data:`MAX_LOSSES` times becomes a failed
@@ -36,6 +38,13 @@ from ._task_hook import KnownResults, _fit_and_score
 
 #: Times a task may take its worker down before it counts as a failed fit.
 MAX_LOSSES = 3
+
+#: What starting a loky worker costs, in seconds of one core (imports of torch
+#: and scikit-learn ~3.5-5 s, torch._dynamo on the first optimiser step ~1.3-2 s,
+#: on the 2-core benchmark machine). On a cold start the new workers are started
+#: only if the work left (measured by this process's first fit) exceeds it:
+#: a search shorter than that is done sooner by this process alone.
+WORKER_START_SECONDS = 8.0
 
 
 def run_fit(shared, task):
@@ -88,7 +97,7 @@ class Evaluations:
         The CV folds.
     """
 
-    def __init__(self, pool, shared, splits):
+    def __init__(self, pool, shared, splits, expected_tasks=None):
         self.pool = pool
         self._local_shared = shared
         self._shared = pool.put(shared)
@@ -112,6 +121,11 @@ class Evaluations:
         self._local_future = None
         self.n_local_fits = 0
         self.n_lost = 0
+        # cold start: the pool waits until this process's first fit tells whether
+        # the work left is worth starting new workers (None: no estimate, start)
+        self._expected_tasks = expected_tasks
+        self._pool_waits = bool(pool.local_lane) and expected_tasks is not None
+        self._n_done = 0
 
     # -- what the search calls ------------------------------------------------------
     def start(self, key, parameters, priority, n_candidates=1, callback_ctxs=None):
@@ -175,7 +189,7 @@ class Evaluations:
         heapq.heappush(self._queue, (task.priority, next(self._order), task))
 
     def _fill(self):
-        while self._queue and len(self._running) < self._capacity:
+        while self._queue and len(self._running) < self._capacity and not self._pool_waits:
             _, _, task = heapq.heappop(self._queue)
             self._running[self.pool.submit(run_fit, self._shared, task.args)] = task
         if self._local is not None and self._local_future is None:
@@ -206,7 +220,13 @@ class Evaluations:
             if future is self._local_future:
                 task, self._local_future = self._local_task, None
                 self.n_local_fits += 1
-                self._record(task, future.result())
+                result = future.result()
+                self._record(task, result)
+                if self._pool_waits:
+                    seconds = (result.get("fit_time") or 0) + (result.get("score_time") or 0)
+                    left = self._expected_tasks - self._n_done
+                    if left * seconds > WORKER_START_SECONDS:
+                        self._pool_waits = False
                 for other, copy in self._running.items():
                     if copy is task:
                         other.cancel()  # if the pool has not started it
@@ -253,6 +273,7 @@ class Evaluations:
         if task.done:  # the other copy of a task run twice ended first
             return
         task.done = True
+        self._n_done += 1
         self._outcomes[task.key][task.split] = result
         self._missing[task.key] -= 1
         if not self._missing[task.key]:

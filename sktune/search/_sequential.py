@@ -157,10 +157,11 @@ class RoundBasedSearchCV(BaseSearchCV):
                            on_split=session.check_data if session is not None else None)
         return evaluate_candidates, cv
 
-    def _open_evaluations(self, cv):
+    def _open_evaluations(self, cv, n_candidates=None):
         """The scheduler of this search's fits (:class:`~._scheduler.Evaluations`):
         the data, the folds of ``cv`` and sklearn's arguments of ``_fit_and_score``
-        as ``BaseSearchCV.fit`` builds them, on the pool of ``n_jobs``."""
+        as ``BaseSearchCV.fit`` builds them, on the pool of ``n_jobs``;
+        ``n_candidates`` (the most the search will evaluate) sizes a cold start."""
         X, y, params = self._fit_args
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
@@ -173,7 +174,9 @@ class RoundBasedSearchCV(BaseSearchCV):
                       return_times=True, return_parameters=False,
                       error_score=self.error_score, verbose=self.verbose, caller=self)
         pool = open_pool(getattr(self, "_pool_n_jobs", self.n_jobs))
-        return Evaluations(pool, (clone(self.estimator), X, y, kwargs), splits)
+        expected = None if n_candidates is None else n_candidates * len(splits)
+        return Evaluations(pool, (clone(self.estimator), X, y, kwargs), splits,
+                           expected_tasks=expected)
 
     def _format_known(self, evaluate_candidates, candidates, cv, **kwargs):
         """``cv_results_`` after adding ``candidates`` (:class:`KnownResults`):

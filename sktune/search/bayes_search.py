@@ -267,7 +267,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         start = time.perf_counter()
         self._start_rounds()
         self.optimizer_time_ = 0.0
-        evaluations = self._open_evaluations(cv)
+        evaluations = self._open_evaluations(cv, n_candidates=n_total)
         self._warn_idle(evaluations.n_workers, evaluations.n_splits)
         first = [sum(n for _, n in plan[:i]) for i in range(len(plan))]
         n_design = [opt.n_initial_points for opt in self.optimizers_]

@@ -235,7 +235,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         self._start_rounds()
         self.optimizer_time_ = 0.0
         self.epochs_trained_ = 0
-        evaluations = self._open_evaluations(cv)
+        evaluations = self._open_evaluations(
+            cv, n_candidates=sum(r.n_candidates for rungs in self.brackets_ for r in rungs))
         plan = RungPlan(self.brackets_, evaluations.n_splits)
         session = getattr(self, "_checkpoint_session", None)
         results, stop = None, False
