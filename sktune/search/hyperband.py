@@ -16,8 +16,8 @@ from ._brackets import hyperband_brackets, last_rows
 from ._checkpoint import fingerprint
 from ._continuation import check_continuable, resolve_resource
 from ._fidelity_proposer import FidelityProposer
-from ._sequential import RoundBasedSearchCV
 from ._rungs import RungPlan
+from ._sequential import RoundBasedSearchCV
 from ._task_hook import MODEL_KEY, Continuation, KnownResults, Spilled, install
 from .space import Space, parse_search_spaces
 

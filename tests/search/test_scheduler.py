@@ -10,7 +10,6 @@ import pytest
 from joblib import Parallel, delayed, parallel_config
 from joblib.externals.loky import get_reusable_executor
 from numpy.testing import assert_array_equal
-from sklearn.base import clone
 from sklearn.utils import check_random_state
 
 from sktune import BayesSearchCV, HyperbandSearchCV
