@@ -125,6 +125,7 @@ class Evaluations:
         # the work left is worth starting new workers (None: no estimate, start)
         self._expected_tasks = expected_tasks
         self._pool_waits = bool(pool.local_lane) and expected_tasks is not None
+        self._pool_answered = False  # a result has come back from the pool
         self._n_done = 0
 
     # -- what the search calls ------------------------------------------------------
@@ -190,7 +191,17 @@ class Evaluations:
 
     def _fill(self):
         while self._queue and len(self._running) < self._capacity and not self._pool_waits:
-            _, _, task = heapq.heappop(self._queue)
+            if self.pool.local_lane and not self._pool_answered:
+                # Starting workers take seconds to run anything: give them the least
+                # urgent tasks, one each, and keep the urgent ones for this process.
+                if len(self._running) >= self.pool.n_workers:
+                    break
+                entry = max(self._queue)
+                self._queue.remove(entry)
+                heapq.heapify(self._queue)
+                task = entry[2]
+            else:
+                _, _, task = heapq.heappop(self._queue)
             self._running[self.pool.submit(run_fit, self._shared, task.args)] = task
         if self._local is not None and self._local_future is None:
             task = None
@@ -232,6 +243,7 @@ class Evaluations:
                         other.cancel()  # if the pool has not started it
                 continue
             task = self._running.pop(future)
+            self._pool_answered = True
             if task.done:
                 continue
             try:

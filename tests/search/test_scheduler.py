@@ -192,11 +192,25 @@ def warm_loky_workers():
     Parallel(n_jobs=2, backend="loky")(delayed(os.getpid)() for _ in range(4))
 
 
-def test_a_cold_start_fits_in_this_process_too():
+def test_a_short_cold_search_runs_in_this_process_alone():
     get_reusable_executor().shutdown(wait=True)
     reference = _fit(_bayes(n_jobs=1))
     cold = _fit(_bayes(n_jobs=2), "loky")
-    assert cold.n_local_fits_ > 0
+    # 36 fits of ~0 s: less work than starting a worker, so none is started
+    assert cold.n_local_fits_ == 12 * 3
+    _assert_same(reference, cold)
+
+
+@pytest.mark.slow
+def test_a_long_cold_search_starts_the_workers_beside_this_process(monkeypatch):
+    from sktune.search import _scheduler
+
+    monkeypatch.setattr(_scheduler, "WORKER_START_SECONDS", 0.0)  # any work is worth it
+    get_reusable_executor().shutdown(wait=True)
+    estimator = Quadratic(sleep=0.3)  # 24 fits of 0.3 s: longer than a worker's start
+    reference = _fit(_bayes(n_jobs=1, n_iter=8, estimator=estimator))
+    cold = _fit(_bayes(n_jobs=2, n_iter=8, estimator=estimator), "loky")
+    assert 0 < cold.n_local_fits_ < 8 * 3  # this process and the new worker both fitted
     _assert_same(reference, cold)
 
 
