@@ -200,28 +200,25 @@ class CheckpointSession:
 
         return evaluate
 
+    def _mismatch(self, index, asked, held):
+        return CheckpointMismatchError(
+            f"Checkpoint {self.path!r}, round {index + 1}: the optimiser proposed "
+            f"{asked} but the checkpoint holds {held}. The search (space, "
+            "random_state, optimizer_kwargs or the sktune version) changed; "
+            "use a new checkpoint path or delete the file."
+        )
+
     def known(self, index, candidates):
         """The candidates of round ``index`` as :class:`KnownResults` if the
-        checkpoint holds that round, else None; raises if it holds other candidates.
-
-        A scheduled search asks before fitting a round, so a resumed search
-        fits nothing that is stored.
-        """
+        checkpoint holds that round, else None; raises if it holds other candidates."""
         stored = self._rounds.get(index)
         if stored is None:
             return None
-        keys, outcomes = stored
+        keys, _ = stored
         asked = [_candidate_key(c) for c in candidates]
         if asked != keys:
-            raise CheckpointMismatchError(
-                f"Checkpoint {self.path!r}, round {index + 1}: the optimiser proposed "
-                f"{asked} but the checkpoint holds {keys}. The search (space, "
-                "random_state, optimizer_kwargs or the sktune version) changed; "
-                "use a new checkpoint path or delete the file."
-            )
-        n_splits = len(outcomes) // len(candidates)
-        return [KnownResults(c, [decode(o) for o in outcomes[i * n_splits:(i + 1) * n_splits]])
-                for i, c in enumerate(candidates)]
+            raise self._mismatch(index, asked, keys)
+        return [self.known_candidate(index, i, c) for i, c in enumerate(candidates)]
 
     def known_candidate(self, index, position, candidate):
         """The candidate at ``position`` of round ``index`` as :class:`KnownResults`
@@ -236,16 +233,12 @@ class CheckpointSession:
         keys, outcomes = stored
         asked = _candidate_key(candidate)
         if position >= len(keys) or asked != keys[position]:
-            held = keys[position] if position < len(keys) else "nothing"
-            raise CheckpointMismatchError(
-                f"Checkpoint {self.path!r}, round {index + 1}: the optimiser proposed "
-                f"{asked} but the checkpoint holds {held}. The search (space, "
-                "random_state, optimizer_kwargs or the sktune version) changed; "
-                "use a new checkpoint path or delete the file."
-            )
+            raise self._mismatch(index, asked,
+                                 keys[position] if position < len(keys) else "nothing")
         n_splits = len(outcomes) // len(keys)
         return KnownResults(dict(candidate), [decode(o) for o in
-                                        outcomes[position * n_splits:(position + 1) * n_splits]])
+                                              outcomes[position * n_splits:
+                                                       (position + 1) * n_splits]])
 
     def known_in_round(self, index, candidate):
         """``candidate`` as :class:`KnownResults` if round ``index`` is stored (it
@@ -254,15 +247,10 @@ class CheckpointSession:
         stored = self._rounds.get(index)
         if stored is None:
             return None
-        keys, outcomes = stored
+        keys, _ = stored
         asked = _candidate_key(candidate)
         if asked not in keys:
-            raise CheckpointMismatchError(
-                f"Checkpoint {self.path!r}, round {index + 1}: the search proposed {asked}, "
-                f"which the checkpoint does not hold ({keys}). The search (space, "
-                "random_state, optimizer_kwargs or the sktune version) changed; "
-                "use a new checkpoint path or delete the file."
-            )
+            raise self._mismatch(index, asked, f"only {keys}")
         return self.known_candidate(index, keys.index(asked), candidate)
 
     def _record(self, index, candidates, out):

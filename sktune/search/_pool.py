@@ -94,16 +94,42 @@ def _raise_cancelled():
     raise cf.CancelledError()
 
 
-class InlinePool:
+class _Pool:
+    """What every pool does unless it says otherwise (the scheduler's interface)."""
+
+    #: True when this process should run fits too (one of the ``n_jobs``),
+    #: in a thread of the scheduler, because the pool's processes are starting.
+    local_lane = False
+    #: Whether a dead worker loses every task on the pool (a broken executor).
+    loses_all = False
+
+    def put(self, value):
+        """What tasks carry for ``value`` (sent once where a pool can)."""
+        return value
+
+    def lost(self, exc):
+        """Whether a task's exception means its worker died (the task runs again)."""
+        return False
+
+    def give_up(self, exc):
+        """Whether such a task is a failed fit at once instead of running again."""
+        return False
+
+    def abandon(self, futures):
+        """Tasks whose results are no longer needed."""
+
+    def recover(self):
+        """A working pool again after a worker died."""
+
+    def close(self):
+        """The search is over."""
+
+
+class InlinePool(_Pool):
     """One worker: the calling thread, one task per :meth:`wait`."""
 
     kind = "inline"
     n_workers = 1
-    local_lane = False
-    loses_all = False
-
-    def put(self, value):
-        return value
 
     def submit(self, fn, *args):
         return _LazyFuture(fn, args)
@@ -115,30 +141,9 @@ class InlinePool:
             done = [futures[0]]
         return done
 
-    def lost(self, exc):
-        return False
 
-    def abandon(self, futures):
-        pass
-
-    def recover(self):  # pragma: no cover - nothing can break
-        pass
-
-    def close(self):
-        pass
-
-
-class _ExecutorPool:
+class _ExecutorPool(_Pool):
     """A ``concurrent.futures`` executor behind the pool."""
-
-    #: True when this process should run fits too (one of the ``n_jobs``),
-    #: in a thread of the scheduler, because the pool's processes are starting.
-    local_lane = False
-    #: Whether a dead worker loses every task on the pool (a broken executor).
-    loses_all = False
-
-    def put(self, value):
-        return value
 
     def submit(self, fn, *args):
         return self._executor.submit(fn, *args)
@@ -147,21 +152,12 @@ class _ExecutorPool:
         done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return list(done)
 
-    def lost(self, exc):
-        return False
-
     def abandon(self, futures):
         """Tasks whose results are not needed: cancelled if not started, else waited
         for (threads of this process would compete with what comes next)."""
         for f in futures:
             f.cancel()
         cf.wait(futures)
-
-    def recover(self):  # pragma: no cover - threads do not die
-        pass
-
-    def close(self):
-        pass
 
 
 class ThreadPool(_ExecutorPool):
@@ -234,18 +230,15 @@ class LokyPool(_ExecutorPool):
                 pass
 
 
-class DaskPool:
-    """The workers of joblib's ``dask`` backend (its ``distributed.Client``)."""
+class DaskPool(_Pool):
+    """The workers of joblib's ``dask`` backend (its ``distributed.Client``); a lost
+    worker loses its own tasks only (loky: all of the executor's)."""
 
     kind = "dask"
-    local_lane = False
 
     def __init__(self, n_workers, client):
         self.n_workers = n_workers
         self._client = client
-
-    #: A lost worker loses its own tasks only (loky: all of the executor's).
-    loses_all = False
 
     def put(self, value):
         """Send the data to the cluster once (to every worker, so that losing one
@@ -274,18 +267,12 @@ class DaskPool:
         if futures:
             self._client.cancel(futures)
 
-    def recover(self):  # pragma: no cover
-        pass
-
-    def close(self):
-        pass
-
 
 _DASK_LOST = {"KilledWorker", "FutureCancelledError", "FuturesCancelledError",
               "CancelledError"}
 
 
-class JoblibPool:
+class JoblibPool(_Pool):
     """Any other joblib backend: what is submitted runs as one ``Parallel`` batch.
 
     Nothing starts until :meth:`wait`, which runs every task submitted since
@@ -293,14 +280,9 @@ class JoblibPool:
     """
 
     kind = "joblib"
-    local_lane = False
-    loses_all = False
 
     def __init__(self, n_workers):
         self.n_workers = n_workers
-
-    def put(self, value):
-        return value
 
     def submit(self, fn, *args):
         return _LazyFuture(fn, args)
@@ -314,18 +296,6 @@ class JoblibPool:
                 future._task = None
                 future._done = outcome
         return [f for f in futures if f.done()]
-
-    def lost(self, exc):
-        return False
-
-    def abandon(self, futures):
-        pass
-
-    def recover(self):  # pragma: no cover
-        pass
-
-    def close(self):
-        pass
 
 
 def _outcome(fn, args):

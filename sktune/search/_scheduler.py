@@ -269,8 +269,7 @@ class Evaluations:
     def _lose(self, task, exc):
         self.n_lost += 1
         if exc is not None:
-            task.losses = MAX_LOSSES if getattr(self.pool, "give_up", None) and \
-                self.pool.give_up(exc) else task.losses + 1
+            task.losses = MAX_LOSSES if self.pool.give_up(exc) else task.losses + 1
         if task.losses >= MAX_LOSSES:
             warnings.warn(f"A fit of candidate {task.key!r} (split {task.split}) killed its "
                           f"worker {task.losses} times; it counts as a failed fit.",

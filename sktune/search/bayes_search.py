@@ -257,11 +257,16 @@ scorer_, n_splits_, refit_time_, multimetric_
         owner = [i for i, (_, n) in enumerate(plan) for _ in range(n)]
         n_total = len(owner)
 
-        n_rounds = sum(math.ceil(n / self.n_points) for _, n in plan)
+        first = [sum(n for _, n in plan[:i]) for i in range(len(plan))]
+        # Rounds (what callbacks, the checkpoint and verbose see): n_points
+        # candidates of a sub-space, as in scikit-optimize. They are no barrier:
+        # candidates are proposed one by one as workers free up.
+        rounds = [list(range(f + i, f + min(i + self.n_points, n)))
+                  for f, (_, n) in zip(first, plan) for i in range(0, n, self.n_points)]
         search_ctx = None
         if callback_ctx is not None:
             search_ctx = callback_ctx.subcontext(
-                task_name="search", max_subtasks=None if stoppers else n_rounds,
+                task_name="search", max_subtasks=None if stoppers else len(rounds),
             ).call_on_fit_task_begin(estimator=self)
 
         start = time.perf_counter()
@@ -269,13 +274,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.optimizer_time_ = 0.0
         evaluations = self._open_evaluations(cv, n_candidates=n_total)
         self._warn_idle(evaluations.n_workers, evaluations.n_splits)
-        first = [sum(n for _, n in plan[:i]) for i in range(len(plan))]
         n_design = [opt.n_initial_points for opt in self.optimizers_]
-        # Rounds (what callbacks, the checkpoint and verbose see): n_points
-        # candidates of a sub-space, as in scikit-optimize. They are no barrier:
-        # candidates are proposed one by one as workers free up.
-        rounds = [list(range(f + i, f + min(i + self.n_points, n)))
-                  for f, (_, n) in zip(first, plan) for i in range(0, n, self.n_points)]
         round_of = {k: (r, pos) for r, ks in enumerate(rounds) for pos, k in enumerate(ks)}
         proposed, contexts, told = [], {}, set()
         prefix, emitted_rounds, stop, results = 0, 0, False, None
