@@ -20,8 +20,8 @@ _LAZY = {
     "save": "sktune.persistence",
     "load": "sktune.persistence",
 }
-_SUBMODULES = ("cli", "data", "exceptions", "modules", "nets", "persistence", "report", "search",
-               "space", "tracking")
+_SUBMODULES = ("cli", "data", "exceptions", "metrics", "modules", "nets", "persistence", "report",
+               "search", "space", "tracking")
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "BayesSearchCV", "HyperbandSearchCV",
            "cv_report",

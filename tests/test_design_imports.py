@@ -34,7 +34,7 @@ LAYERS = (
     ("sktune.cli",),                            # the application: uses everything
 )
 #: Public re-exports and entry points; they may import any room, no room imports them.
-FACADES = ("sktune", "sktune.__main__", "sktune.modules", "sktune.space")
+FACADES = ("sktune", "sktune.__main__", "sktune.metrics", "sktune.modules", "sktune.space")
 
 
 def module_files(root):

@@ -7,11 +7,13 @@ from numbers import Integral
 
 import numpy as np
 from scipy.optimize import OptimizeResult
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._checkpoint import fingerprint
+from ._objectives import Objectives
 from ._sequential import RoundBasedSearchCV
 from ._skopt_names import optimizer_arguments
 from ._task_hook import KnownResults, install
@@ -168,13 +170,14 @@ scorer_, n_splits_, refit_time_, multimetric_
         "fit_params": [None, dict],
         "iid": [StrOptions({"deprecated"}), "boolean"],
         "asynchronous": ["boolean"],
+        "objectives": [None, list, tuple],
     }
 
     def __init__(self, estimator, search_spaces, optimizer_kwargs=None, *, n_iter=50,
                  scoring=None, n_jobs=None, n_points=1, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
                  return_train_score=False, callbacks=None, checkpoint=None,
-                 asynchronous=False, fit_params=None, iid="deprecated"):
+                 asynchronous=False, objectives=None, fit_params=None, iid="deprecated"):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -186,6 +189,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.callbacks = callbacks
         self.checkpoint = checkpoint
         self.asynchronous = asynchronous
+        self.objectives = objectives
         self.fit_params = fit_params
         self.iid = iid
 
@@ -195,8 +199,11 @@ scorer_, n_splits_, refit_time_, multimetric_
     def _checkpoint_settings(self):
         # schedule 2: one candidate per checkpoint round, candidate k knowing the
         # results of 0..k-n_points-1 (earlier checkpoints held rounds of n_points)
-        return {"n_points": int(self.n_points), "schedule": 2,
-                "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
+        settings = {"n_points": int(self.n_points), "schedule": 2,
+                    "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
+        if self.objectives is not None:
+            settings["objectives"] = list(self.objectives)
+        return settings
 
     def _check_skopt_arguments(self):
         """scikit-optimize's constructor arguments that sktune reads differently."""
@@ -211,7 +218,47 @@ scorer_, n_splits_, refit_time_, multimetric_
 
     def _make_optimizer(self, space, n_iter, seed):
         kwargs = {"n_initial_points": min(10, n_iter), **self.optimizer_kwargs_}
+        if self._multi_objective():
+            kwargs["n_objectives"] = len(self._objectives)
         return Optimizer(space, random_state=seed, **kwargs)
+
+    # -- objectives ----------------------------------------------------------------
+    def _check_objectives(self):
+        """The :class:`~._objectives.Objectives` of ``objectives`` (None if unset)."""
+        if self.objectives is None:
+            return None
+        scorers, _ = self._get_scorers()
+        metrics = sorted(scorers._scorers) if hasattr(scorers, "_scorers") else ["score"]
+        return Objectives(self.objectives, metrics, self.scoring)
+
+    def _multi_objective(self):
+        return getattr(self, "_objectives", None) is not None and len(self._objectives) > 1
+
+    def _optimised_metric(self, results):
+        # with objectives: the first score metric among them (the one optimised
+        # alone, or the one rounds and callbacks report with several)
+        if getattr(self, "_objectives", None) is not None:
+            return f"mean_test_{self._objectives.first_metric}"
+        return super()._optimised_metric(results)
+
+    def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        results = super()._format_results(candidate_params, n_splits, out, more_results)
+        if self._multi_objective():
+            mask = np.zeros(len(results["params"]), dtype=bool)
+            mask[self._objectives.front(results)] = True
+            results["pareto_optimal"] = mask
+        return results
+
+    def _select_best_index(self, refit, refit_metric, results):
+        """sklearn's choice, except with several objectives and a metric name (or
+        ``refit=True``): the candidate of the front best on that metric."""
+        if not self._multi_objective() or callable(refit):
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        front = self._objectives.front(results)
+        if not len(front):
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        scores = np.asarray(results[f"mean_test_{refit_metric}"], dtype=float)[front]
+        return int(front[int(np.argmax(scores))])
 
     @property
     def total_iterations(self):
@@ -238,6 +285,7 @@ scorer_, n_splits_, refit_time_, multimetric_
     def _run_search(self, evaluate_candidates, callback_ctx=None):
         self._check_skopt_arguments()
         self.optimizer_kwargs_ = optimizer_arguments(self.optimizer_kwargs)
+        self._objectives = self._check_objectives()
         spaces = parse_search_spaces(self.search_spaces)
         stoppers = self._callback_list()
         rng = check_random_state(self.random_state)
@@ -341,6 +389,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
         self._finish(results)
+        if self._multi_objective():
+            self.pareto_front_ = self._objectives.front(results)
 
     def _tell(self, candidates, owner, proposed, evaluations, told):
         """Tell each optimiser the mean scores of its ``candidates`` not told yet, in order."""
@@ -348,6 +398,10 @@ scorer_, n_splits_, refit_time_, multimetric_
             if k in told:
                 continue
             told.add(k)
+            if self._multi_objective():
+                self.optimizers_[owner[k]].tell(
+                    proposed[k], self._objectives.to_minimise(evaluations.outcomes(k)))
+                continue
             score = self._candidate_score(evaluations.outcomes(k))
             # The optimiser minimises; failed candidates (nan) stay nan and it
             # handles them (kept out of the model's fit, region avoided).
@@ -383,7 +437,9 @@ def _optimize_result(optimizer):
 
     func_vals = np.asarray(optimizer.yi, dtype=float)
     finite = np.isfinite(func_vals)
-    best = int(np.nanargmin(np.where(finite, func_vals, np.nan))) if finite.any() else None
+    best = None
+    if func_vals.ndim == 1 and finite.any():  # several objectives: no single best
+        best = int(np.nanargmin(np.where(finite, func_vals, np.nan)))
     gp = getattr(optimizer, "_gp", None)
     return OptimizeResult(
         x=None if best is None else as_list(optimizer.Xi[best]),

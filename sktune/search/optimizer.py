@@ -12,8 +12,10 @@ from threadpoolctl import ThreadpoolController
 
 from ._gp.acq_optim import AcquisitionOptimizer, contains_row
 from ._gp.acquisition import LogExpectedImprovement
-from ._gp.gp import GaussianProcess, warp_targets
+from ._gp.ehvi import LogExpectedHypervolumeImprovement
 from ._gp.kernels import ColumnLayout
+from ._gp.surrogate import Surrogate
+from ._pareto import nondominated_boxes, pareto_mask, reference_point
 from .space import Space
 
 __all__ = ["Optimizer"]
@@ -24,19 +26,6 @@ _ACQ_OPTIMIZER_KEYS = ("n_candidates", "n_local_candidates", "n_restarts", "maxi
 _DESIGN_LOG2 = 10
 # Number of best observed points the acquisition search perturbs.
 _N_INCUMBENTS = 5
-# Hyperparameters are refitted after every tell up to this many observations,
-# then after every ``n // _REFIT_DIVISOR`` new ones; warm-started each time.
-_ALWAYS_REFIT_UP_TO = 100
-_REFIT_DIVISOR = 40
-# With many pending points (a parallel search proposing one point per finished
-# result), hyperparameters are refitted after every ``pending // _PENDING_PER_REFIT``
-# new observations at most: one more result barely moves them next to that many
-# unknowns, and the refits would otherwise dominate the time per proposal.
-_PENDING_PER_REFIT = 4
-# Every so many fits (up to _ALWAYS_REFIT_UP_TO observations) the default
-# hyperparameters are tried as a second start next to the warm start, to
-# escape a poor local optimum.
-_RESTART_EVERY = 5
 _MAX_TRIES_UNSEEN = 100
 
 
@@ -96,6 +85,13 @@ class Optimizer:
         Options of the acquisition search: ``n_candidates`` (1024),
         ``n_local_candidates`` (256), ``n_restarts`` (8), ``maxiter`` (100),
         ``n_rounds`` (3).
+    n_objectives : int, default=1
+        Values told per point. With more than one, each objective gets its
+        own Gaussian process and points are chosen by maximising the log
+        expected hypervolume improvement over the Pareto front of the told
+        and pending points (exact, closed form for independent models;
+        docs/multi-objective.md); ``tell`` takes a vector per point and
+        :attr:`pareto_indices` gives the non-dominated points.
 
     Attributes
     ----------
@@ -103,8 +99,9 @@ class Optimizer:
         The parsed search space.
     Xi : list
         Told points, in order.
-    yi : list of float
-        Their values (``nan``/``inf`` for failed evaluations).
+    yi : list of float, or of tuples of floats
+        Their values (``nan``/``inf`` for failed evaluations); a tuple of
+        ``n_objectives`` values per point with several objectives.
     pending : list
         Asked points not told yet.
 
@@ -128,8 +125,14 @@ class Optimizer:
         n_initial_points=10,
         acq_func="logei",
         acq_optimizer_kwargs=None,
+        n_objectives=1,
     ):
         self.space = Space(dimensions)
+        if not isinstance(n_objectives, numbers.Integral) or n_objectives < 1:
+            raise ValueError(
+                f"n_objectives must be a positive integer; got {n_objectives!r}."
+            )
+        self.n_objectives = int(n_objectives)
         self._as_lists = not isinstance(dimensions, (Mapping, Space))
         if not isinstance(n_initial_points, numbers.Integral) or n_initial_points < 0:
             raise ValueError(
@@ -160,11 +163,7 @@ class Optimizer:
         self.Xi, self.yi, self.pending = [], [], []
         self._X = np.empty((0, self.space.n_columns))
         self._pending_X = np.empty((0, self.space.n_columns))
-        self._gp = None
-        self._gp_n = -1
-        self._theta = None
-        self._theta_n = 0
-        self._n_fits = 0
+        self._surrogates = [Surrogate(self._layout) for _ in range(self.n_objectives)]
 
     # -- conversions -------------------------------------------------------------
     def _to_rows(self, points):
@@ -221,10 +220,12 @@ class Optimizer:
 
     def _next_row(self, X_chosen):
         X_busy = np.vstack([self._X, self._pending_X, X_chosen])
-        finite = np.isfinite(self.yi)
+        finite = np.all(np.isfinite(self._values()), axis=1)
         if len(X_busy) < self.n_initial_points or finite.sum() < 2:
             return self._design_row(X_busy)
-        gp = self._fitted_gp()
+        if self.n_objectives > 1:
+            return self._next_row_of_front(X_busy, X_chosen, finite)
+        gp, = self._fitted_models()
         model = gp.with_fantasies(np.vstack([self._pending_X, X_chosen]))
         # Kriging believer: the believed values at pending points count as
         # observations, for the incumbent too (so EI vanishes around them).
@@ -238,6 +239,30 @@ class Optimizer:
             X_incumbents=incumbents,
             X_exclude=X_busy,
             lengthscales=gp.column_lengthscales_,
+        )
+        return x if x is not None else self._random_row(X_busy)
+
+    def _next_row_of_front(self, X_busy, X_chosen, finite):
+        """Several objectives: the point of largest expected hypervolume
+        improvement, one model per objective. Pending points count as
+        observed with their believed values (kriging believer), in the front
+        too, so the next point goes elsewhere."""
+        gps = self._fitted_models()
+        X_pending = np.vstack([self._pending_X, X_chosen])
+        models = [gp.with_fantasies(X_pending) for gp in gps]
+        # the models' (warped, standardised) values; failures were given the worst
+        Y = np.column_stack([m.ys_ for m in models])
+        front = pareto_mask(Y)
+        lower, upper = nondominated_boxes(Y[front], reference_point(Y))
+        observed_front = np.flatnonzero(front[: len(self._X)] & finite)
+        if len(observed_front) > _N_INCUMBENTS:
+            observed_front = self._rng.choice(observed_front, _N_INCUMBENTS, replace=False)
+        x, _ = self._acq_optimizer.maximize(
+            LogExpectedHypervolumeImprovement(models, lower, upper),
+            self._rng,
+            X_incumbents=self._X[observed_front],
+            X_exclude=X_busy,
+            lengthscales=np.min([gp.column_lengthscales_ for gp in gps], axis=0),
         )
         return x if x is not None else self._random_row(X_busy)
 
@@ -261,41 +286,21 @@ class Optimizer:
         return row
 
     # -- model -------------------------------------------------------------------
-    def _fit_targets(self):
-        """Values seen by the model: failures get the worst finite value, then
-        all are warped (:func:`warp_targets`)."""
-        y = np.asarray(self.yi, dtype=float)
-        finite = np.isfinite(y)
-        y = np.where(finite, y, np.max(y[finite]))
-        return warp_targets(y)
+    def _values(self):
+        """Told values as an array: (n,) for one objective, (n, n_objectives)."""
+        return np.asarray(self.yi, dtype=float).reshape(len(self.yi), self.n_objectives)
 
-    def _fitted_gp(self):
-        n = len(self._X)
-        if self._gp is not None and self._gp_n == n:
-            return self._gp
-        gp = GaussianProcess(self._layout)
-        every = max(1, len(self._pending_X) // _PENDING_PER_REFIT)
-        stale = n - self._theta_n
-        refit = (
-            self._theta is None
-            or (n <= _ALWAYS_REFIT_UP_TO and stale >= every)
-            or stale >= max(every, n // _REFIT_DIVISOR)
-        )
-        if refit:
-            starts = [gp.default_theta] if self._theta is None else [self._theta]
-            if (
-                self._theta is not None
-                and n <= _ALWAYS_REFIT_UP_TO
-                and self._n_fits % _RESTART_EVERY == 0
-            ):
-                starts.append(gp.default_theta)
-            gp.fit(self._X, self._fit_targets(), theta0=starts)
-            self._theta, self._theta_n = gp.theta_, n
-            self._n_fits += 1
-        else:
-            gp.fit(self._X, self._fit_targets(), theta0=self._theta, optimize=False)
-        self._gp, self._gp_n = gp, n
-        return gp
+    def _fitted_models(self):
+        """One fitted Gaussian process per objective."""
+        Y = self._values()
+        failed = ~np.all(np.isfinite(Y), axis=1)  # a failure counts in every objective
+        return [s.fitted(self._X, np.where(failed, np.nan, Y[:, i]), len(self._pending_X))
+                for i, s in enumerate(self._surrogates)]
+
+    @property
+    def _gp(self):
+        """The first objective's model, once fitted (scikit-optimize's ``models``)."""
+        return self._surrogates[0].gp
 
     # -- tell --------------------------------------------------------------------
     def tell(self, x, y):
@@ -307,9 +312,14 @@ class Optimizer:
             Point(s) as returned by :meth:`ask` (or any valid points).
         y : float or sequence of float
             Value(s) to minimise; a sequence when ``x`` is a list of points.
-            ``nan`` and ``±inf`` mark failed evaluations.
+            With ``n_objectives > 1``: a sequence of ``n_objectives`` values
+            for one point, or an array of shape (n_points, n_objectives).
+            ``nan`` and ``±inf`` mark failed evaluations (with several
+            objectives, a non-finite value makes the point a failure in all).
         """
-        if isinstance(y, (numbers.Real, np.number)) and not isinstance(y, (bool, np.bool_)):
+        if self.n_objectives > 1:
+            points, values = self._objective_vectors(x, y)
+        elif isinstance(y, (numbers.Real, np.number)) and not isinstance(y, (bool, np.bool_)):
             points, values = [x], [y]
         elif isinstance(y, (list, tuple, np.ndarray)) and np.ndim(y) == 1:
             points, values = list(x), list(y)
@@ -322,16 +332,35 @@ class Optimizer:
             raise TypeError(
                 f"y must be a number or a 1-D sequence of numbers; got {y!r}."
             )
-        try:
-            values = [float(v) for v in values]
-        except (TypeError, ValueError):
-            raise TypeError(f"y must contain numbers; got {values!r}.") from None
+        if self.n_objectives == 1:
+            try:
+                values = [float(v) for v in values]
+            except (TypeError, ValueError):
+                raise TypeError(f"y must contain numbers; got {values!r}.") from None
         rows = self._to_rows(points)
         for point, row, value in zip(points, rows, values):
             self._drop_pending(row)
             self.Xi.append(list(point) if self._as_lists else dict(point))
             self.yi.append(value)
         self._X = np.vstack([self._X, rows])
+
+    def _objective_vectors(self, x, y):
+        """``(points, values)`` of a tell with several objectives: ``y`` is one
+        vector of ``n_objectives`` values, or one per point of the list ``x``."""
+        try:
+            Y = np.asarray(y, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"y must contain numbers; got {y!r}.") from None
+        m = self.n_objectives
+        if Y.shape == (m,):
+            return [x], [tuple(float(v) for v in Y)]
+        if Y.ndim == 2 and Y.shape[1] == m and len(x) == len(Y):
+            return list(x), [tuple(float(v) for v in row) for row in Y]
+        raise ValueError(
+            f"With n_objectives={m}, tell takes y as {m} values for one point or an array of "
+            f"shape (n_points, {m}) for a list of points; got y of shape {Y.shape}"
+            + ("" if Y.ndim != 2 else f" for {len(x)} points") + "."
+        )
 
     def _drop_pending(self, row):
         if len(self._pending_X):
@@ -343,8 +372,23 @@ class Optimizer:
 
     # -- results -------------------------------------------------------------------
     @property
+    def pareto_indices(self):
+        """Indices in ``Xi``/``yi`` of the non-dominated told points (minimised;
+        failed ones excluded), in order. With one objective: the best one."""
+        Y = self._values()
+        if self.n_objectives == 1:
+            best = self.best_index
+            return [] if best is None else [best]
+        return [int(i) for i in np.flatnonzero(pareto_mask(Y))] if len(Y) else []
+
+    @property
     def best_index(self):
-        """Index in ``Xi``/``yi`` of the best finite value, or None."""
+        """Index in ``Xi``/``yi`` of the best finite value, or None (one objective)."""
+        if self.n_objectives > 1:
+            raise AttributeError(
+                f"With {self.n_objectives} objectives no point is best: the best ones are "
+                "the non-dominated points, Optimizer.pareto_indices."
+            )
         y = np.asarray(self.yi, dtype=float)
         finite = np.isfinite(y)
         if not finite.any():

@@ -89,7 +89,8 @@ def test_signature_matches_the_documented_interface():
     assert list(params) == [
         "estimator", "search_spaces", "optimizer_kwargs", "n_iter", "scoring", "n_jobs",
         "n_points", "refit", "cv", "verbose", "pre_dispatch", "random_state", "error_score",
-        "return_train_score", "callbacks", "checkpoint", "asynchronous", "fit_params", "iid",
+        "return_train_score", "callbacks", "checkpoint", "asynchronous", "objectives", "fit_params",
+        "iid",
     ]
     assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items()
                if name not in ("estimator", "search_spaces", "optimizer_kwargs"))
