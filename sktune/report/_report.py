@@ -1,7 +1,7 @@
 """``cv_report`` and the ``CVReport`` it returns."""
 
 from ._importance import parameter_importance
-from ._results import read_search, results_frame
+from ._results import pareto_frame, read_search, results_frame
 from ._test_metrics import compute_test_metrics
 
 
@@ -28,12 +28,24 @@ class CVReport:
         Held-out metrics of the refitted best model when test data was given:
         ``{'task', 'n_samples', 'summary', 'search_scores', 'per_class',
         'confusion'}``.
+    pareto_front : pandas.DataFrame or None
+        For a search with several objectives (``BayesSearchCV(objectives=...)``),
+        one row per candidate of its Pareto front (``cv_results_['pareto_optimal']``),
+        sorted by the first objective, best first: the mean and std of each
+        objective under its ``cv_results_`` name (``mean_test_<metric>``,
+        ``std_test_<metric>``, ``mean_fit_time``, ``std_fit_time``...), then one
+        column per hyperparameter. Indexed by ``candidate``, the row of
+        ``cv_results_``. None for a single-objective search.
+    pareto_axes : tuple of str or None
+        The two objectives the Pareto front's plot shows (x, y); None for a
+        single-objective search.
     """
 
-    def __init__(self, results, importance, test=None):
+    def __init__(self, results, importance, test=None, pareto_axes=None):
         self._results = results
         self._importance = importance
         self._test = test
+        self._pareto_axes = check_pareto_axes(results, pareto_axes)
         self._frame = None
         self._figures = None
 
@@ -52,6 +64,14 @@ class CVReport:
         imp = self._importance
         return pd.Series(imp.shares, index=pd.Index(imp.names, name="hyperparameter"),
                          name="share_of_variance", dtype=float)
+
+    @property
+    def pareto_front(self):
+        return pareto_frame(self._results)
+
+    @property
+    def pareto_axes(self):
+        return self._pareto_axes
 
     @property
     def test_metrics(self):
@@ -121,7 +141,7 @@ class CVReport:
                 f"candidates, best mean CV {r.labels[m]} {r.mean[m][b]:.4f}>")
 
 
-def cv_report(search, X_test=None, y_test=None):
+def cv_report(search, X_test=None, y_test=None, *, pareto_axes=None):
     """Build a cross-validation report from a fitted hyperparameter search.
 
     Works with ``GridSearchCV``, ``RandomizedSearchCV``, the halving searches,
@@ -137,6 +157,10 @@ def cv_report(search, X_test=None, y_test=None):
         (classification: accuracy, precision, recall, F1 per class and macro,
         confusion matrix; regression: R2, MAE, RMSE, residual plot). Give both
         or neither; needs a search fitted with ``refit``.
+    pareto_axes : tuple of two str, default=None
+        For a search with several objectives: the two objectives (names of its
+        ``objectives``) the Pareto front's plot shows, x then y. By default the
+        first two.
 
     Returns
     -------
@@ -150,6 +174,9 @@ def cv_report(search, X_test=None, y_test=None):
         If the search has not been fitted.
     TypeError
         If ``search`` is not a hyperparameter search.
+    ValueError
+        If ``pareto_axes`` is given for a search without several objectives, or
+        does not name two different objectives of the search.
     ImportError
         If pandas or matplotlib is missing (``pip install "sktune[report]"``).
 
@@ -175,7 +202,36 @@ def cv_report(search, X_test=None, y_test=None):
     require("pandas")
     require("matplotlib")
     results = read_search(search)
+    axes = check_pareto_axes(results, pareto_axes)
     test = None
     if X_test is not None or y_test is not None:
         test = compute_test_metrics(search, results, X_test, y_test)
-    return CVReport(results, parameter_importance(results), test)
+    return CVReport(results, parameter_importance(results), test, axes)
+
+
+def check_pareto_axes(results, pareto_axes):
+    """The two objective names the front's plot shows: ``pareto_axes`` checked
+    against the search's objectives, by default the first two (None without a
+    front)."""
+    if not results.multi_objective:
+        if pareto_axes is not None:
+            raise ValueError(
+                f"pareto_axes={pareto_axes!r} needs a search with several objectives "
+                "(BayesSearchCV(objectives=[...]) with two or more); this search has no "
+                "Pareto front."
+            )
+        return None
+    names = [objective.name for objective in results.objectives]
+    if pareto_axes is None:
+        return tuple(names[:2])
+    if (isinstance(pareto_axes, str) or not hasattr(pareto_axes, "__len__")
+            or len(pareto_axes) != 2):
+        raise ValueError(f"pareto_axes must be two objective names (x, y); got {pareto_axes!r}.")
+    x, y = pareto_axes
+    for name in (x, y):
+        if name not in names:
+            raise ValueError(f"pareto_axes names {name!r}, which is not an objective of the "
+                             f"search; its objectives are {names!r}.")
+    if x == y:
+        raise ValueError(f"pareto_axes names {x!r} twice; give two different objectives.")
+    return (x, y)

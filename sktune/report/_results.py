@@ -18,6 +18,9 @@ from sklearn.model_selection._search import BaseSearchCV
 
 from ._format import _NOT_SET, full_repr, is_missing
 
+# cv_results_ columns an objective may name besides the scoring metrics (minimised).
+_TIMES = ("fit_time", "score_time")
+
 # A numeric hyperparameter whose values span this ratio (over a decade) or more,
 # all positive, is drawn on a log axis unless its search space says otherwise.
 _LOG_RATIO = 20.0
@@ -66,6 +69,48 @@ class Param:
 
 
 @dataclass
+class Objective:
+    """One objective of a multi-objective search, as ``cv_results_`` had it.
+
+    Attributes
+    ----------
+    name : str
+        The objective as the search names it (``'accuracy'``, ``'fit_time'``).
+    key : str
+        The metric key of the snapshot (``'score'`` for a single metric), or
+        ``'fit_time'`` / ``'score_time'``.
+    maximised : bool
+        True for score metrics (larger is better), False for times.
+    mean, std : ndarray of shape (n_candidates,)
+        ``mean_test_<key>`` and ``std_test_<key>`` (``mean_<time>``,
+        ``std_<time>``); ``std`` is all NaN where ``cv_results_`` has none.
+    """
+
+    name: str
+    key: str
+    maximised: bool
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def is_time(self):
+        return self.key in _TIMES
+
+    @property
+    def column(self):
+        """The ``cv_results_`` (and ``frame``) column of its mean."""
+        return f"mean_{self.key}" if self.is_time else f"mean_test_{self.key}"
+
+    @property
+    def std_column(self):
+        return f"std_{self.key}" if self.is_time else f"std_test_{self.key}"
+
+    def to_minimise(self):
+        """The mean values with larger-is-better ones negated."""
+        return -self.mean if self.maximised else self.mean.copy()
+
+
+@dataclass
 class SearchResults:
     """Snapshot of a fitted search: scores, parameters and metadata.
 
@@ -98,6 +143,24 @@ class SearchResults:
     resource: str = "samples"  # what n_resources counts ('samples', 'epochs', ...)
     candidate_ids: object = None  # HyperbandSearchCV: the candidate of each row, else None
     brackets: object = None  # HyperbandSearchCV: the bracket of each row, else None
+    objectives: object = None  # several objectives: list of Objective, else None
+    pareto_optimal: object = None  # several objectives: (n_candidates,) bool, else None
+
+    @property
+    def multi_objective(self):
+        """Whether the search optimised several objectives (it has a Pareto front)."""
+        return self.objectives is not None and self.pareto_optimal is not None
+
+    @property
+    def pareto_front(self):
+        """Indices of the front's candidates, sorted by the first objective (best
+        first), then the others; None for a single-objective search."""
+        if not self.multi_objective:
+            return None
+        front = np.flatnonzero(self.pareto_optimal)
+        keys = [obj.to_minimise()[front] for obj in self.objectives]
+        # lexsort sorts by its last key first: candidate index breaks ties
+        return front[np.lexsort([front] + keys[::-1])]
 
     @property
     def primary(self):
@@ -225,6 +288,7 @@ def read_search(search):
     refit_time = getattr(search, "refit_time_", None)
     history, owner = _refit_history(search)
     estimator = getattr(search, "estimator", None)
+    objectives = _read_objectives(search, cv, metrics)
     return SearchResults(
         search_name=_search_name(search),
         estimator_name=describe_estimator(estimator),
@@ -252,7 +316,40 @@ def read_search(search):
         resource=_resource_name(cv),
         candidate_ids=np.asarray(cv["candidate"]).copy() if "candidate" in cv else None,
         brackets=np.asarray(cv["bracket"], dtype=int).copy() if "bracket" in cv else None,
+        objectives=objectives,
+        pareto_optimal=(None if objectives is None
+                        else np.asarray(cv["pareto_optimal"], dtype=bool).copy()),
     )
+
+
+def _read_objectives(search, cv, metrics):
+    """The :class:`Objective` list of a search with two objectives or more (its
+    ``objectives`` parameter and ``cv_results_['pareto_optimal']``), else None.
+
+    A name is a metric of ``cv_results_``, ``'fit_time'`` / ``'score_time'``, or
+    with a single metric (``score``) the ``scoring`` string that names it.
+    """
+    names = getattr(search, "objectives", None)
+    if (isinstance(names, str) or not isinstance(names, (list, tuple)) or len(names) < 2
+            or "pareto_optimal" not in cv):
+        return None
+    n = len(cv["params"])
+    objectives = []
+    for name in names:
+        if name in _TIMES or name in metrics:
+            key = name
+        elif metrics == ["score"] and isinstance(name, str):
+            key = "score"
+        else:  # cv_results_ does not hold it: no front to show
+            return None
+        objective = Objective(str(name), key, key not in _TIMES, None, None)
+        if objective.column not in cv:
+            return None
+        objective.mean = _floats(cv[objective.column])
+        objective.std = (_floats(cv[objective.std_column]) if objective.std_column in cv
+                         else np.full(n, np.nan))
+        objectives.append(objective)
+    return objectives
 
 
 def _resource_name(cv):
@@ -482,10 +579,11 @@ def results_frame(results):
     Columns: ``rank``; ``mean_test_<metric>`` and ``std_test_<metric>`` for
     every metric (the ranked one first), ``mean_train_<metric>`` when train
     scores were kept; ``mean_fit_time`` and ``mean_score_time`` (seconds);
-    ``iter`` and ``n_resources`` for successive halving, and for
-    HyperbandSearchCV also ``bracket``, ``hyperband_candidate`` (the id shared
-    by the rows of one candidate) and ``final`` (the candidate's last rung);
-    then one column per hyperparameter (``param_<name>`` if a name clashes
+    ``pareto_optimal`` for a search with several objectives; ``iter`` and
+    ``n_resources`` for successive halving, and for HyperbandSearchCV also
+    ``bracket``, ``hyperband_candidate`` (the id shared by the rows of one
+    candidate) and ``final`` (the candidate's last rung); then one column per
+    hyperparameter (``param_<name>`` if a name clashes
     with the columns before). The index, ``candidate``, is the row of
     ``cv_results_``.
     Parameters a candidate does not set (other sub-grid) are ``<NA>``.
@@ -501,6 +599,8 @@ def results_frame(results):
             data[f"mean_train_{m}"] = results.train_mean[m]
     data["mean_fit_time"] = results.fit_time
     data["mean_score_time"] = results.score_time
+    if results.multi_objective:
+        data["pareto_optimal"] = results.pareto_optimal
     if results.iterations is not None:
         data["iter"] = results.iterations
         data["n_resources"] = results.n_resources
@@ -529,3 +629,29 @@ def _param_column(pd, param):
     for i, (v, m) in enumerate(zip(param.values, missing)):
         column[i] = pd.NA if m else v
     return column
+
+
+def pareto_frame(results):
+    """The Pareto front as a pandas DataFrame: one row per front candidate.
+
+    Columns: the mean and std of each objective under its ``cv_results_``
+    name (``mean_test_<metric>``, ``std_test_<metric>``; ``mean_fit_time``,
+    ``std_fit_time``), then one column per hyperparameter as in
+    :func:`results_frame`. Rows are sorted by the first objective, best
+    first; the index, ``candidate``, is the row of ``cv_results_``. None
+    for a search without several objectives.
+    """
+    if not results.multi_objective:
+        return None
+    from ._deps import require
+
+    pd = require("pandas")
+    data = {}
+    for objective in results.objectives:
+        data[objective.column] = objective.mean
+        data[objective.std_column] = objective.std
+    for param in results.params:
+        column = param.name if param.name not in data else f"param_{param.name}"
+        data[column] = _param_column(pd, param)
+    index = pd.RangeIndex(results.n_candidates, name="candidate")
+    return pd.DataFrame(data, index=index).iloc[results.pareto_front]

@@ -243,6 +243,66 @@ def importance_fit_note(importance):
     return note
 
 
+# -- Pareto front ---------------------------------------------------------------------------
+def objective_label(results, objective):
+    """``'CV accuracy'``, ``'fit time'``: an objective as tables name it."""
+    if objective.is_time:
+        return objective.key.replace("_", " ")
+    return f"CV {results.labels[objective.key]}"
+
+
+def direction(objective):
+    return "higher is better" if objective.maximised else "lower is better"
+
+
+def _objective_text(objective, i):
+    mean, std = objective.mean[i], objective.std[i]
+    if objective.is_time:
+        text = format_seconds(mean)
+        return text + (f" \N{PLUS-MINUS SIGN} {format_seconds(std)}" if np.isfinite(std) else "")
+    if np.isfinite(mean) and abs(mean) >= 100:  # counts (sizes): no four decimals
+        text = format_number(mean, 6)
+        return text + (f" \N{PLUS-MINUS SIGN} {format_number(std, 3)}" if np.isfinite(std)
+                       else "")
+    return format_score(mean, std)
+
+
+def pareto_summary(results):
+    """One sentence: how many candidates are on the front, of which objectives."""
+    front = results.pareto_front
+    names = ", ".join(f"{objective_label(results, o)} ({direction(o)})"
+                      for o in results.objectives)
+    text = (f"{len(front)} of {results.n_candidates} candidate"
+            f"{'s' if results.n_candidates != 1 else ''} "
+            f"{'are' if len(front) != 1 else 'is'} Pareto-optimal on {names}: no other "
+            "candidate is at least as good on every objective and better on one.")
+    if results.best_index is not None and results.best in set(front.tolist()):
+        text += f" The refit choice, candidate {results.best}, is on the front."
+    return text
+
+
+def pareto_table(results):
+    """The front's candidates, sorted by the first objective: objectives, parameters."""
+    front = [int(i) for i in results.pareto_front]
+    arrows = {True: "\N{UPWARDS ARROW}", False: "\N{DOWNWARDS ARROW}"}
+    header = ["cand."] + [f"{objective_label(results, o)} {arrows[o.maximised]}"
+                          for o in results.objectives]
+    header += [p.name for p in results.params]
+    rows = []
+    for i in front:
+        row = [Cell(str(i), kind="num")]
+        row += [Cell(_objective_text(o, i), kind="num") for o in results.objectives]
+        row += [value_cell(p.values[i]) for p in results.params]
+        rows.append(row)
+    highlight = front.index(results.best) if results.best in front else None
+    first = results.objectives[0]
+    caption = (f"The {len(front)} candidate{'s' if len(front) != 1 else ''} of the Pareto "
+               f"front, by {objective_label(results, first)} ({direction(first)}); "
+               "mean \N{PLUS-MINUS SIGN} std over folds; \N{UPWARDS ARROW} higher is better, "
+               "\N{DOWNWARDS ARROW} lower is better.")
+    return Table(header, rows, highlight, caption)
+
+
 # -- learning curve ------------------------------------------------------------------------
 def learning_curve_summary(results):
     """Final and best epoch of the refitted network, as sentences."""

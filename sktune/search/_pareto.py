@@ -19,8 +19,8 @@ def pareto_mask(Y):
     """Which rows of ``Y`` (shape (n, M), minimised) are non-dominated.
 
     A row is dominated when another is no worse in every objective and better
-    in one. Rows with a non-finite value are never on the front; of equal
-    rows, the first is.
+    in one (equal rows do not dominate each other: both are on the front). Rows
+    with a non-finite value are never on it.
     """
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2:
@@ -32,9 +32,7 @@ def pareto_mask(Y):
     for a, i in enumerate(idx):
         no_worse = np.all(F <= F[a], axis=1)
         better = np.any(F < F[a], axis=1)
-        dominated = np.any(no_worse & better)
-        duplicate_before = np.any(np.all(F[:a] == F[a], axis=1))
-        mask[i] = not dominated and not duplicate_before
+        mask[i] = not np.any(no_worse & better)
     return mask
 
 
