@@ -31,7 +31,9 @@ _MODULE_FILE = "module.pt"
 _MODULE_MARK = {TAG: "module-file", "file": _MODULE_FILE}
 # Search results that are saved when present.
 _SEARCH_ATTRIBUTES = ("cv_results_", "best_params_", "best_index_", "best_score_",
-                      "refit_time_", "n_splits_", "multimetric_")
+                      "refit_time_", "n_splits_", "multimetric_", "pareto_front_")
+# Parameters kept as context for reports, when they can be encoded; None otherwise.
+_SEARCH_CONTEXT = ("estimator", "search_spaces", "refit", "scoring", "objectives")
 
 
 class SavedSearch:
@@ -48,14 +50,20 @@ class SavedSearch:
         ``params`` dicts with their original values).
     best_params_, best_index_, best_score_, refit_time_, n_splits_, multimetric_
         As the search had them (absent if the search did not have them).
+    pareto_front_ : ndarray
+        For a search with several objectives (``BayesSearchCV(objectives=...)``),
+        the indices of its Pareto front, as the search had them (absent
+        otherwise; ``cv_results_['pareto_optimal']`` is kept with
+        ``cv_results_``).
     best_estimator_ : estimator
         The refitted best estimator (absent when the search had ``refit=False``).
     estimator : estimator or None
         The search's (unfitted) estimator, when it could be saved.
     search_spaces : dict, list or None
         The search space, when it could be saved (used by reports).
-    refit, scoring
-        The search's parameters of those names, when they could be saved.
+    refit, scoring, objectives
+        The search's parameters of those names, when they could be saved
+        (``objectives`` is None for searches without it).
     search_class : str
         Import path of the search class that was saved.
 
@@ -229,7 +237,7 @@ def _search_files(search):
         raise PersistenceError(f"This {type(search).__name__} is not fitted yet; fit it first.")
     attributes = {k: encode(getattr(search, k), k) for k in _SEARCH_ATTRIBUTES
                   if hasattr(search, k)}
-    for name in ("estimator", "search_spaces", "refit", "scoring"):
+    for name in _SEARCH_CONTEXT:
         try:  # context for reports: saved when it can be, never required
             attributes[name] = encode(getattr(search, name, None), name)
         except PersistenceError:

@@ -147,6 +147,7 @@ def build_figures(report):
         "params": _plots.plot_param_scores(results, importance.names or None),
         "importance": _plots.plot_importance(importance),
         "cost": _plots.plot_cost(results),
+        "pareto": _plots.plot_pareto(results, report._pareto_axes),
         "learning": _plots.plot_learning_curve(results.history),
         "confusion": None,
         "residuals": None,
@@ -188,6 +189,8 @@ def _body(report, figures):
     parts = []
     links = [("best", "Best"), ("leaderboard", "Leaderboard"), ("folds", "Folds & history"),
              ("params", "Hyperparameters"), ("importance", "Importance & cost")]
+    if results.multi_objective:
+        links.insert(2, ("pareto", "Pareto front"))
     if results.history:
         links.append(("learning", "Learning curve"))
     if len(results.metrics) > 1:
@@ -209,6 +212,8 @@ def _body(report, figures):
                           f"The refit choice: candidate {results.best}.",
                           _table(_tables.best_params_table(results), "kv")))
     parts.append(_section("leaderboard", "Leaderboard", "", _leaderboard_html(results)))
+    if results.multi_objective:
+        parts.append(_pareto_html(report, figures))
 
     multi = len(results.metrics) > 1
     folds = _section("folds", "Fold scores", "Does the winner win on every fold? Each dot is "
@@ -279,6 +284,24 @@ def _body(report, figures):
                  " (the search was only read, not refitted).</footer>")
     parts.append("</div>")
     return f'<div class="skr">{"".join(parts)}</div>'
+
+
+def _pareto_html(report, figures):
+    results = report._results
+    table = _tables.pareto_table(results)
+    x, y = report._pareto_axes
+    caption = (f"{x} against {y}: each dot is a candidate, the green ones are on the "
+               "Pareto front (numbered by candidate), the green line is the front of these "
+               "two objectives, the orange ring the refit choice; failed candidates are "
+               "left out.")
+    if len(results.objectives) > 2:
+        caption += (" With more than two objectives, a candidate of the front can look "
+                    "dominated here: it is better on an objective not shown. "
+                    "cv_report(search, pareto_axes=(x, y)) picks the two shown.")
+    body = (_img(figures["pareto"], f"Pareto front: {x} against {y}", caption=caption)
+            + f'<div class="scroll" style="margin-top:14px">{_table(table, wrap=False)}</div>'
+            + f'<p class="note">{_esc(table.caption)}</p>')
+    return _section("pareto", "Pareto front", _tables.pareto_summary(results), body)
 
 
 def _test_html(results, test, figures):

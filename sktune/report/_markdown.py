@@ -1,8 +1,9 @@
 """The report as markdown: for terminals, notebooks and pull-request comments.
 
-Text only (no images): the summary, best parameters, leaderboard, metrics,
-importance with text bars, learning-curve facts and test metrics, built from
-the same tables as the HTML page.
+Text only (no images): the summary, best parameters, leaderboard, the Pareto
+front of a multi-objective search, metrics, importance with text bars,
+learning-curve facts and test metrics, built from the same tables as the HTML
+page.
 """
 
 import numpy as np
@@ -70,6 +71,10 @@ def render_markdown(report, top=10):
     board = _tables.leaderboard(results, top)
     out += ["## Leaderboard", ""] + _table(board, board.highlight) + ["", f"_{board.caption}_",
                                                                      ""]
+    if results.multi_objective:
+        front = _tables.pareto_table(results)
+        out += ["## Pareto front", "", _tables.pareto_summary(results), ""]
+        out += _table(front, front.highlight) + ["", f"_{front.caption}_", ""]
     metrics = _tables.metrics_table(results)
     if metrics is not None:
         out += ["## Every metric", ""] + _table(metrics) + [""]

@@ -93,11 +93,11 @@ def _reserve_fail_band(ax):
     ax.set_ylim(low - 0.1 * (high - low), high)
 
 
-def _plain_log_axis(ax):
-    """Log-scale x ticks written as plain numbers (0.001, 0.01, ... or 0.2, 0.5, 1)."""
+def _plain_log_axis(ax, which="x"):
+    """Log-scale ticks written as plain numbers (0.001, 0.01, ... or 0.2, 0.5, 1)."""
     ticker = require("matplotlib.ticker")
-    axis = ax.xaxis
-    low, high = ax.get_xlim()
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    low, high = ax.get_xlim() if which == "x" else ax.get_ylim()
     subs = (1.0,) if high / max(low, 1e-300) > 100 else (1.0, 2.0, 5.0)
     axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_number(v, 3)))
@@ -361,6 +361,79 @@ def _draw_cost(fig, results):
         _plain_log_axis(ax)
     ax.set_xlabel("mean fit time per fold (s)")
     ax.set_ylabel(_score_axis_label(results, results.primary))
+    _legend_above(ax)
+
+
+# -- Pareto front ------------------------------------------------------------------------
+#: Front candidates labelled with their number when there are at most this many.
+_MAX_FRONT_LABELS = 20
+
+
+def _objective_axis_label(results, objective):
+    if objective.is_time:
+        what = f"mean {objective.key.replace('_', ' ')} per fold (s)"
+    else:
+        what = _score_axis_label(results, objective.key)
+    return f"{what} ({'higher' if objective.maximised else 'lower'} is better)"
+
+
+def plot_pareto(results, axes):
+    """Two objectives of a multi-objective search: every candidate, the front's
+    highlighted, and the front on these two objectives as a step line.
+
+    ``axes`` names the objectives of the x and y axes. The SVG groups the
+    points by ``gid``: ``pareto-candidates`` (off the front), ``pareto-front``.
+    """
+    if not results.multi_objective or axes is None:
+        return None
+    by_name = {o.name: o for o in results.objectives}
+    x, y = by_name[axes[0]], by_name[axes[1]]
+    if not (np.isfinite(x.mean) & np.isfinite(y.mean)).any():
+        return None
+    return _render(_draw_pareto, HALF_WIDTH + 0.6, 3.6, results, x, y)
+
+
+def _draw_pareto(fig, results, x, y):
+    from ..search._pareto import pareto_mask
+
+    ax = fig.add_subplot()
+    xs, ys = x.mean, y.mean
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    on_front = results.pareto_optimal & ok
+    off = ok & ~on_front
+    ax.scatter(xs[off], ys[off], s=18, color=ACCENT, alpha=0.6, zorder=3, edgecolors="white",
+               linewidths=0.4, label="candidate", gid="pareto-candidates")
+    front = np.flatnonzero(on_front)
+    # The front of these two objectives (with more objectives, some of the front's
+    # candidates are dominated in this projection): the line joins those that are not.
+    plane = front[pareto_mask(np.column_stack([x.to_minimise()[front],
+                                               y.to_minimise()[front]]))]
+    plane = plane[np.lexsort([ys[plane], xs[plane]])]
+    if len(plane):
+        # a larger-is-better x keeps the next point's y up to it ("pre"), a
+        # smaller-is-better one keeps this point's y until the next ("post")
+        ax.step(xs[plane], ys[plane], where="pre" if x.maximised else "post", color=SECOND,
+                lw=1.5, zorder=2, label="front of these two objectives" if len(results.objectives) > 2
+                else "Pareto front")
+    ax.scatter(xs[front], ys[front], s=34, color=SECOND, zorder=4, edgecolors="white",
+               linewidths=0.6, label=f"Pareto-optimal ({len(front)})", gid="pareto-front")
+    if len(front) <= _MAX_FRONT_LABELS:
+        for i in front:
+            ax.annotate(str(i), (xs[i], ys[i]), xytext=(4, 3), textcoords="offset points",
+                        fontsize=7, color=INK)
+    b = results.best
+    if results.best_index is not None and ok[b]:
+        ax.scatter([xs[b]], [ys[b]], s=90, facecolors="none", edgecolors=BEST,
+                   linewidths=1.6, zorder=5, label="refit choice")
+    for objective, which in ((x, "x"), (y, "y")):
+        values = objective.mean[ok]
+        positive = values[values > 0]
+        if (objective.is_time and len(positive) == len(values) and len(values)
+                and positive.max() / positive.min() > 10):
+            (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+            _plain_log_axis(ax, which)
+    ax.set_xlabel(_objective_axis_label(results, x))
+    ax.set_ylabel(_objective_axis_label(results, y))
     _legend_above(ax)
 
 

@@ -16,7 +16,8 @@ class CVReport:
     frame : pandas.DataFrame
         One row per candidate, best first: ``rank``, ``mean_test_<metric>``
         and ``std_test_<metric>`` for every metric, ``mean_train_<metric>``
-        with train scores, ``mean_fit_time``, ``mean_score_time``, ``iter``
+        with train scores, ``mean_fit_time``, ``mean_score_time``,
+        ``pareto_optimal`` for a search with several objectives, ``iter``
         and ``n_resources`` for successive halving (and ``bracket``,
         ``hyperband_candidate``, ``final`` for ``HyperbandSearchCV``), and one
         column per hyperparameter. Indexed by ``candidate``, the row of

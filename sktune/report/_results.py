@@ -330,8 +330,7 @@ def _read_objectives(search, cv, metrics):
     with a single metric (``score``) the ``scoring`` string that names it.
     """
     names = getattr(search, "objectives", None)
-    if (isinstance(names, str) or not isinstance(names, (list, tuple)) or len(names) < 2
-            or "pareto_optimal" not in cv):
+    if not isinstance(names, (list, tuple)) or len(names) < 2 or "pareto_optimal" not in cv:
         return None
     n = len(cv["params"])
     objectives = []
@@ -583,9 +582,8 @@ def results_frame(results):
     ``n_resources`` for successive halving, and for HyperbandSearchCV also
     ``bracket``, ``hyperband_candidate`` (the id shared by the rows of one
     candidate) and ``final`` (the candidate's last rung); then one column per
-    hyperparameter (``param_<name>`` if a name clashes
-    with the columns before). The index, ``candidate``, is the row of
-    ``cv_results_``.
+    hyperparameter (``param_<name>`` if a name clashes with the columns
+    before). The index, ``candidate``, is the row of ``cv_results_``.
     Parameters a candidate does not set (other sub-grid) are ``<NA>``.
     """
     from ._deps import require

@@ -258,13 +258,12 @@ def direction(objective):
 def _objective_text(objective, i):
     mean, std = objective.mean[i], objective.std[i]
     if objective.is_time:
-        text = format_seconds(mean)
-        return text + (f" \N{PLUS-MINUS SIGN} {format_seconds(std)}" if np.isfinite(std) else "")
-    if np.isfinite(mean) and abs(mean) >= 100:  # counts (sizes): no four decimals
-        text = format_number(mean, 6)
-        return text + (f" \N{PLUS-MINUS SIGN} {format_number(std, 3)}" if np.isfinite(std)
-                       else "")
-    return format_score(mean, std)
+        text, spread = format_seconds(mean), format_seconds(std)
+    elif np.isfinite(mean) and abs(mean) >= 100:  # counts (sizes): no four decimals
+        text, spread = format_number(mean, 6), format_number(std, 3)
+    else:
+        return format_score(mean, std)
+    return text + (f" \N{PLUS-MINUS SIGN} {spread}" if np.isfinite(std) else "")
 
 
 def pareto_summary(results):
@@ -276,8 +275,12 @@ def pareto_summary(results):
             f"{'s' if results.n_candidates != 1 else ''} "
             f"{'are' if len(front) != 1 else 'is'} Pareto-optimal on {names}: no other "
             "candidate is at least as good on every objective and better on one.")
-    if results.best_index is not None and results.best in set(front.tolist()):
-        text += f" The refit choice, candidate {results.best}, is on the front."
+    refit = results.best_index
+    if refit is not None and refit in set(front.tolist()):
+        text += f" The refit choice, candidate {refit}, is on the front."
+    elif refit is not None:
+        text += (f" The refit choice, candidate {refit}, is not on the front: refit chose "
+                 "by its own rule.")
     return text
 
 
@@ -294,7 +297,8 @@ def pareto_table(results):
         row += [Cell(_objective_text(o, i), kind="num") for o in results.objectives]
         row += [value_cell(p.values[i]) for p in results.params]
         rows.append(row)
-    highlight = front.index(results.best) if results.best in front else None
+    refit = results.best_index
+    highlight = front.index(refit) if refit is not None and refit in front else None
     first = results.objectives[0]
     caption = (f"The {len(front)} candidate{'s' if len(front) != 1 else ''} of the Pareto "
                f"front, by {objective_label(results, first)} ({direction(first)}); "

@@ -115,6 +115,19 @@ class BayesSearchCV(RoundBasedSearchCV):
         with all running candidates pending: workers never wait for the
         window, but the proposals depend on timing (not reproducible, and not
         with ``checkpoint``).
+    objectives : list of str, default=None
+        Several objectives at once (docs/multi-objective.md): names of
+        ``scoring`` metrics (maximised; ``'score'`` or the scoring string for
+        a single metric) and ``'fit_time'`` / ``'score_time'`` (mean seconds,
+        minimised). Each gets its own Gaussian process and candidates are
+        chosen by the expected hypervolume improvement over the Pareto front;
+        ``pareto_front_`` and ``cv_results_['pareto_optimal']`` give the
+        non-dominated candidates. ``refit`` may name a metric (the candidate of
+        the front best on it; ``True`` for a single scoring metric) or be a
+        callable of ``cv_results_``. Rounds, callbacks and ``verbose`` report
+        the first score metric of the list. With one objective (or None) the
+        search optimises that metric alone. Time objectives make the
+        candidates depend on measured times (not reproducible).
     fit_params : None, default=None
         scikit-optimize's old constructor argument, kept so that its code
         runs until ``fit``, which asks to pass fit parameters to ``fit``.
@@ -146,6 +159,10 @@ scorer_, n_splits_, refit_time_, multimetric_
         (cold start; docs/scheduling.md).
     n_lost_fits_ : int
         Fits run again because their worker process died.
+    pareto_front_ : ndarray of int
+        With several ``objectives``: indices into ``cv_results_`` of the
+        candidates no other candidate beats on every objective (failed ones
+        never), in order.
 
     Examples
     --------
