@@ -16,10 +16,9 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection._search import BaseSearchCV
 
+from ..search._objectives import TIMES as _TIMES  # what objectives may name besides metrics
 from ._format import _NOT_SET, full_repr, is_missing
 
-# cv_results_ columns an objective may name besides the scoring metrics (minimised).
-_TIMES = ("fit_time", "score_time")
 
 # A numeric hyperparameter whose values span this ratio (over a decade) or more,
 # all positive, is drawn on a log axis unless its search space says otherwise.
