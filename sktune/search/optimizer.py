@@ -26,6 +26,11 @@ _ACQ_OPTIMIZER_KEYS = ("n_candidates", "n_local_candidates", "n_restarts", "maxi
 _DESIGN_LOG2 = 10
 # Number of best observed points the acquisition search perturbs.
 _N_INCUMBENTS = 5
+# Beyond this many observations the models are fitted on a subset of them (the
+# best half and an even spread of the rest): a GP costs O(n^3) per fit, and
+# thousands of candidates (a search feeding a hundred workers) would otherwise
+# make each proposal take seconds. Searches of a few hundred candidates use all.
+_MAX_MODEL_POINTS = 400
 _MAX_TRIES_UNSEEN = 100
 
 
@@ -225,14 +230,15 @@ class Optimizer:
             return self._design_row(X_busy)
         if self.n_objectives > 1:
             return self._next_row_of_front(X_busy, X_chosen, finite)
-        gp, = self._fitted_models()
+        (gp,), rows = self._fitted_models()
+        finite = finite[rows]
         model = gp.with_fantasies(np.vstack([self._pending_X, X_chosen]))
         # Kriging believer: the believed values at pending points count as
         # observations, for the incumbent too (so EI vanishes around them).
         believed = model.ys_[len(gp.ys_):]
         best = float(np.min(np.concatenate([gp.ys_[finite], believed])))
         order = np.argsort(np.where(finite, gp.ys_, np.inf), kind="stable")
-        incumbents = self._X[order[: min(_N_INCUMBENTS, int(finite.sum()))]]
+        incumbents = self._X[rows][order[: min(_N_INCUMBENTS, int(finite.sum()))]]
         x, _ = self._acq_optimizer.maximize(
             LogExpectedImprovement(model, best),
             self._rng,
@@ -247,20 +253,20 @@ class Optimizer:
         improvement, one model per objective. Pending points count as
         observed with their believed values (kriging believer), in the front
         too, so the next point goes elsewhere."""
-        gps = self._fitted_models()
+        gps, rows = self._fitted_models()
         X_pending = np.vstack([self._pending_X, X_chosen])
         models = [gp.with_fantasies(X_pending) for gp in gps]
         # the models' (warped, standardised) values; failures were given the worst
         Y = np.column_stack([m.ys_ for m in models])
         front = pareto_mask(Y)
         lower, upper = nondominated_boxes(Y[front], reference_point(Y))
-        observed_front = np.flatnonzero(front[: len(self._X)] & finite)
+        observed_front = np.flatnonzero(front[: len(rows)] & finite[rows])
         if len(observed_front) > _N_INCUMBENTS:
             observed_front = self._rng.choice(observed_front, _N_INCUMBENTS, replace=False)
         x, _ = self._acq_optimizer.maximize(
             LogExpectedHypervolumeImprovement(models, lower, upper),
             self._rng,
-            X_incumbents=self._X[observed_front],
+            X_incumbents=self._X[rows][observed_front],
             X_exclude=X_busy,
             lengthscales=np.min([gp.column_lengthscales_ for gp in gps], axis=0),
         )
@@ -291,11 +297,34 @@ class Optimizer:
         return np.asarray(self.yi, dtype=float).reshape(len(self.yi), self.n_objectives)
 
     def _fitted_models(self):
-        """One fitted Gaussian process per objective."""
-        Y = self._values()
+        """One fitted Gaussian process per objective, and the indices of the
+        observations they were fitted on (:meth:`_model_rows`)."""
+        rows = self._model_rows()
+        Y = self._values()[rows]
         failed = ~np.all(np.isfinite(Y), axis=1)  # a failure counts in every objective
-        return [s.fitted(self._X, np.where(failed, np.nan, Y[:, i]), len(self._pending_X))
-                for i, s in enumerate(self._surrogates)]
+        models = [s.fitted(self._X[rows], np.where(failed, np.nan, Y[:, i]),
+                           len(self._pending_X), n_told=len(self._X))
+                  for i, s in enumerate(self._surrogates)]
+        return models, rows
+
+    def _model_rows(self):
+        """All observations up to ``_MAX_MODEL_POINTS``; beyond, that many: the
+        best half of them (non-dominated first with several objectives, then by
+        the sum of the objectives' ranks; failures last) and an even spread
+        over the rest, in order."""
+        n = len(self._X)
+        if n <= _MAX_MODEL_POINTS:
+            return np.arange(n)
+        Y = self._values()
+        failed = ~np.all(np.isfinite(Y), axis=1)
+        ranks = np.argsort(np.argsort(np.where(failed[:, None], np.inf, Y), axis=0,
+                                      kind="stable"), axis=0).sum(axis=1)
+        dominated = ~pareto_mask(Y) if self.n_objectives > 1 else np.zeros(n, dtype=bool)
+        order = np.lexsort([np.arange(n), ranks, dominated, failed])
+        best = order[: _MAX_MODEL_POINTS // 2]
+        rest = np.setdiff1d(np.arange(n), best)
+        spread = rest[np.linspace(0, len(rest) - 1, _MAX_MODEL_POINTS - len(best)).astype(int)]
+        return np.sort(np.concatenate([best, spread]))
 
     @property
     def _gp(self):

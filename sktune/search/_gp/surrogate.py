@@ -46,9 +46,13 @@ class Surrogate:
         self._theta_n = 0
         self._n_fits = 0
 
-    def fitted(self, X, y, n_pending=0):
-        """The model of values ``y`` (failures non-finite) at the rows of ``X``."""
-        n = len(X)
+    def fitted(self, X, y, n_pending=0, n_told=None):
+        """The model of values ``y`` (failures non-finite) at the rows of ``X``.
+
+        ``n_told`` counts the observations told so far (``len(X)`` unless the
+        model is fitted on a subset of them): the model is refitted when it grows.
+        """
+        n = len(X) if n_told is None else n_told
         if self.gp is not None and self._gp_n == n:
             return self.gp
         gp = GaussianProcess(self.layout)
