@@ -383,7 +383,7 @@ def _child_utilization(name, n_iter, epochs):
 
 def utilization(args):
     n_iter, epochs = (6, 3) if args.quick else (24, 10)
-    names = list(SEARCHES)
+    names = [n for n in SEARCHES if n == BASELINE or _chosen(n, args)]
     print(f"\n== utilization: digits, sktune MLP, {epochs} epochs, {n_iter} candidates x 3 "
           f"folds, n_jobs={N_JOBS}, warm pool, fresh process per search "
           f"(load {_load()}) ==", flush=True)
@@ -543,7 +543,7 @@ def _list_schedule(durations, n_workers):
 
 
 def simulation(args):
-    plan = {w: SIM_PLAN[w] for w in ((8, 32) if args.quick else SIM_PLAN)}
+    plan = {w: SIM_PLAN[w] for w in (args.sim_workers or ((8, 32) if args.quick else SIM_PLAN))}
     scale = 1 if not args.quick else 0.5
     shown = "; ".join(f"W={w}: {per}W candidates, median {median * args.sim_scale:g} s"
                       for w, (median, per) in plan.items())
@@ -558,7 +558,7 @@ def simulation(args):
           f"{'opt/round s':>12}")
     start = time.perf_counter()
     for w, (median, per) in plan.items():
-        for name in SIM_SEARCHES:
+        for name in [n for n in SIM_SEARCHES if _chosen(n, args)]:
             n_iter = int(SIM_N_ITER.get((name, w), per * w) * scale)
             r = _sim_run(name, w, n_iter, median * args.sim_scale, n_rows=300)
             cells = (f"{r['rounds']:>7}{r['opt']:>7.2f}{1000 * r['per_proposal']:>12.1f}"
@@ -892,6 +892,11 @@ def _child(payload):
     print(json.dumps(out))
 
 
+def _chosen(name, args):
+    """Whether ``--only`` (substrings of search names) selects the search ``name``."""
+    return not args.only or any(part in name for part in args.only)
+
+
 def _load():
     return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
@@ -905,6 +910,10 @@ def main(argv=None):
     parser.add_argument("--sim-scale", type=float, default=1.0,
                         help="multiplies the simulated fits' sleeps (SIM_PLAN)")
     parser.add_argument("--quick", action="store_true", help="a fast smoke run of every part")
+    parser.add_argument("--only", nargs="+", help="run only the searches whose names contain "
+                        "one of these (utilization, simulation; utilization keeps its baseline)")
+    parser.add_argument("--sim-workers", nargs="+", type=int,
+                        help="the simulation's W values (default: 8 32 128)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
