@@ -559,7 +559,8 @@ def simulation(args):
     start = time.perf_counter()
     for w, (median, per) in plan.items():
         for name in [n for n in SIM_SEARCHES if _chosen(n, args)]:
-            n_iter = int(SIM_N_ITER.get((name, w), per * w) * scale)
+            n_iter = int((per * w if args.sim_full else SIM_N_ITER.get((name, w), per * w))
+                         * scale)
             r = _sim_run(name, w, n_iter, median * args.sim_scale, n_rows=300)
             cells = (f"{r['rounds']:>7}{r['opt']:>7.2f}{1000 * r['per_proposal']:>12.1f}"
                      f"{r['per_round']:>12.3f}" if "opt" in r else "")
@@ -912,6 +913,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a fast smoke run of every part")
     parser.add_argument("--only", nargs="+", help="run only the searches whose names contain "
                         "one of these (utilization, simulation; utilization keeps its baseline)")
+    parser.add_argument("--sim-full", action="store_true",
+                        help="the Bayesian rows at 128 workers with SIM_PLAN's candidates too "
+                             "(2,048; SIM_N_ITER's 512 otherwise)")
     parser.add_argument("--sim-workers", nargs="+", type=int,
                         help="the simulation's W values (default: 8 32 128)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
