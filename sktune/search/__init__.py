@@ -14,6 +14,7 @@
 - ``_sequential``: what round-based searches share (folds, failures,
   checkpoint, callbacks).
 - :mod:`sktune.search.callbacks`: stopping rules for sequential searches.
+- :mod:`sktune.search.refit`: ``refit=`` rules (``posterior_best``).
 - ``_scheduler``: fits run the moment a worker is free (``_pool``: the
   executor of the joblib backend; ``_rungs``: Hyperband's promotions without
   barriers).
@@ -30,13 +31,14 @@ _LAZY = {
     "Optimizer": ".optimizer",
     "Categorical": ".space", "Dimension": ".space", "Distribution": ".space",
     "Integer": ".space", "Real": ".space", "Space": ".space",
-    "parse_search_spaces": ".space",
+    "parse_search_spaces": ".space", "posterior_best": ".refit",
 }
 
 __all__ = [
     "BayesSearchCV", "HyperbandSearchCV", "Optimizer", "Space", "Real", "Integer", "Categorical", "Distribution",
     "Dimension", "parse_search_spaces",
     "SearchState", "NoImprovementStopper", "TimeBudgetStopper", "TargetScoreStopper",
+    "posterior_best",
 ]
 
 

@@ -58,18 +58,22 @@ class FidelityProposer:
         # Never told anything: it only walks its space-filling design.
         self._design = Optimizer(space, random_state=self._rng.randint(2**31),
                                  n_initial_points=2**31 - 1, **kwargs)
-        self._seen = defaultdict(lambda: ([], []))  # epochs -> (points, values to minimise)
+        # epochs -> (points, values to minimise, their noise variances)
+        self._seen = defaultdict(lambda: ([], [], []))
 
-    def tell(self, points, epochs, scores):
-        """Record mean CV ``scores`` (higher is better) of ``points`` at ``epochs``."""
-        seen_points, values = self._seen[epochs]
-        for point, score in zip(points, scores):
+    def tell(self, points, epochs, scores, noise=None):
+        """Record mean CV ``scores`` (higher is better) of ``points`` at ``epochs``,
+        and the noise variance of each (``nan``: unknown)."""
+        seen_points, values, noises = self._seen[epochs]
+        noise = [math.nan] * len(scores) if noise is None else noise
+        for point, score, var in zip(points, scores, noise):
             seen_points.append(point)
             values.append(-float(score) if math.isfinite(score) else math.nan)
+            noises.append(float(var))
 
     def model_epochs(self):
         """The largest number of epochs with enough finite scores for a model, or None."""
-        usable = [e for e, (_, values) in self._seen.items()
+        usable = [e for e, (_, values, _) in self._seen.items()
                   if np.isfinite(values).sum() >= self.n_initial_points]
         return max(usable) if usable else None
 
@@ -79,10 +83,10 @@ class FidelityProposer:
         if epochs is None:
             return self._design.ask(n_points=n)
         n_random = int(math.floor(n * RANDOM_FRACTION))
-        points, values = self._seen[epochs]
+        points, values, noise = self._seen[epochs]
         model = Optimizer(self.space, random_state=self._rng.randint(2**31),
                           n_initial_points=0, **self._optimizer_kwargs)
-        model.tell(points, values)
+        model.tell(points, values, noise=noise)
         proposed = model.ask(n_points=n - n_random)
         if n_random:
             proposed += self._design.ask(n_points=n_random)

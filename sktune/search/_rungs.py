@@ -40,6 +40,7 @@ class Rung:
         self.closed = False  # members final
         self.started = {}  # id -> the models it continues (per split; None: from scratch)
         self.outcomes, self.scores, self.models = {}, {}, {}
+        self.noise = {}  # candidate -> the noise variance of its mean score (folds)
         self.promoted = set()  # ids started at the next rung
         self.replayed = set()  # ids answered from a checkpoint
         self.contexts = {}  # id -> sklearn callback context

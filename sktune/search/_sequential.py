@@ -276,6 +276,19 @@ class RoundBasedSearchCV(BaseSearchCV):
     def _candidate_score(self, outcomes):
         """A candidate's mean test score on the optimised metric, from its per-split
         results (``nan`` if a fold failed, as sklearn's ``mean_test_*``)."""
+        return float(np.mean(self._fold_scores(outcomes)))
+
+    def _score_noise(self, outcomes):
+        """The noise variance of a candidate's mean score as its folds tell it:
+        the fold scores' variance / their number (``nan`` with a failed fold or
+        a single fold)."""
+        scores = self._fold_scores(outcomes)
+        if len(scores) < 2 or not np.all(np.isfinite(scores)):
+            return math.nan
+        return float(np.var(scores, ddof=1) / len(scores))
+
+    def _fold_scores(self, outcomes):
+        """A candidate's test score on the optimised metric in each split."""
         metric = None
         scores = next((o["test_scores"] for o in outcomes
                        if isinstance(o.get("test_scores"), dict)), None)
@@ -288,9 +301,9 @@ class RoundBasedSearchCV(BaseSearchCV):
             if metric is not None and isinstance(score, dict):
                 score = score[metric]
             if isinstance(score, dict):  # pragma: no cover - a multi-metric failure
-                return math.nan
+                return np.full(len(outcomes), np.nan)
             values.append(float(score))
-        return float(np.mean(values))
+        return np.asarray(values, dtype=float)
 
 
 def _rank_train_scores(results):

@@ -128,6 +128,14 @@ class BayesSearchCV(RoundBasedSearchCV):
         the first score metric of the list. With one objective (or None) the
         search optimises that metric alone. Time objectives make the
         candidates depend on measured times (not reproducible).
+    fold_noise : bool, default=True
+        Tell the optimiser how noisy each candidate's mean score is: the
+        variance of its fold scores / the number of folds (the model scales
+        it, since folds are correlated). Its model then trusts a lucky mean
+        no more than its folds allow, and expected improvement is measured
+        against the best posterior mean, not the best noisy score
+        (docs/bayes-search.md, "Noisy scores"). False: the mean only, as
+        before sktune 0.2.
     fit_params : None, default=None
         scikit-optimize's old constructor argument, kept so that its code
         runs until ``fit``, which asks to pass fit parameters to ``fit``.
@@ -159,6 +167,14 @@ scorer_, n_splits_, refit_time_, multimetric_
         (cold start; docs/scheduling.md).
     n_lost_fits_ : int
         Fits run again because their worker process died.
+    posterior_best_index_, posterior_best_score_, posterior_best_score_std_ : int, float, float
+        The candidate the model believes best: the highest posterior mean of
+        the optimised score among the evaluated candidates, that mean and its
+        standard deviation (single objective). ``best_index_`` keeps
+        scikit-learn's meaning (the best mean CV score); ``refit`` uses the
+        posterior only when asked: ``refit=sktune.search.posterior_best``.
+        ``cv_results_`` holds ``posterior_mean_test_<metric>`` and
+        ``posterior_std_test_<metric>`` for every candidate.
     pareto_front_ : ndarray of int
         With several ``objectives``: indices into ``cv_results_`` of the
         candidates no other candidate beats on every objective (failed ones
@@ -188,13 +204,15 @@ scorer_, n_splits_, refit_time_, multimetric_
         "iid": [StrOptions({"deprecated"}), "boolean"],
         "asynchronous": ["boolean"],
         "objectives": [None, list, tuple],
+        "fold_noise": ["boolean"],
     }
 
     def __init__(self, estimator, search_spaces, optimizer_kwargs=None, *, n_iter=50,
                  scoring=None, n_jobs=None, n_points=1, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
                  return_train_score=False, callbacks=None, checkpoint=None,
-                 asynchronous=False, objectives=None, fit_params=None, iid="deprecated"):
+                 asynchronous=False, objectives=None, fold_noise=True, fit_params=None,
+                 iid="deprecated"):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -207,6 +225,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.checkpoint = checkpoint
         self.asynchronous = asynchronous
         self.objectives = objectives
+        self.fold_noise = fold_noise
         self.fit_params = fit_params
         self.iid = iid
 
@@ -218,6 +237,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         # results of 0..k-n_points-1 (earlier checkpoints held rounds of n_points)
         settings = {"n_points": int(self.n_points), "schedule": 2,
                     "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
+        if not self.fold_noise:
+            settings["fold_noise"] = False
         if self.objectives is not None:
             settings["objectives"] = list(self.objectives)
         return settings
@@ -408,6 +429,30 @@ scorer_, n_splits_, refit_time_, multimetric_
         self._finish(results)
         if self._multi_objective():
             self.pareto_front_ = self._objectives.front(results)
+        elif results is not None:
+            self._add_posterior(results, owner, proposed[:n_emitted])
+
+    def _add_posterior(self, results, owner, candidates):
+        """What the optimisers' models believe of each candidate's score:
+        ``cv_results_['posterior_mean_test_<metric>']`` and ``posterior_std_...``
+        (the optimised metric), and the candidate of best posterior mean."""
+        mean = np.full(len(candidates), np.nan)
+        std = np.full(len(candidates), np.nan)
+        for i, opt in enumerate(self.optimizers_):
+            ks = [k for k in range(len(candidates)) if owner[k] == i]
+            if ks:
+                m, sd = opt.predict([candidates[k] for k in ks])
+                mean[ks], std[ks] = -m, sd  # the optimisers minimise -score
+        metric = self._optimised_metric(results)[len("mean_test_"):]
+        results[f"posterior_mean_test_{metric}"] = mean
+        results[f"posterior_std_test_{metric}"] = std
+        finite = np.isfinite(mean) & np.isfinite(
+            np.asarray(results[f"mean_test_{metric}"], dtype=float))
+        if finite.any():
+            best = int(np.argmax(np.where(finite, mean, -np.inf)))
+            self.posterior_best_index_ = best
+            self.posterior_best_score_ = float(mean[best])
+            self.posterior_best_score_std_ = float(std[best])
 
     def _tell(self, candidates, owner, proposed, evaluations, told):
         """Tell each optimiser the mean scores of its ``candidates`` not told yet, in order."""
@@ -419,11 +464,13 @@ scorer_, n_splits_, refit_time_, multimetric_
                 self.optimizers_[owner[k]].tell(
                     proposed[k], self._objectives.to_minimise(evaluations.outcomes(k)))
                 continue
-            score = self._candidate_score(evaluations.outcomes(k))
+            outcomes = evaluations.outcomes(k)
+            score = self._candidate_score(outcomes)
+            noise = self._score_noise(outcomes) if self.fold_noise else None
             # The optimiser minimises; failed candidates (nan) stay nan and it
             # handles them (kept out of the model's fit, region avoided).
             self.optimizers_[owner[k]].tell(proposed[k], -score if math.isfinite(score)
-                                            else math.nan)
+                                            else math.nan, noise=noise)
 
     def _warn_idle(self, n_workers, n_splits):
         """Say so when the window cannot keep the workers busy."""

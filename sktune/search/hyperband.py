@@ -267,7 +267,8 @@ scorer_, n_splits_, refit_time_, multimetric_
                     tick = time.perf_counter()
                     for rung in plan.rungs_to_tell(b):
                         proposer.tell([plan.points[c] for c in rung.members], rung.epochs,
-                                      [rung.scores[c] for c in rung.members])
+                                      [rung.scores[c] for c in rung.members],
+                                      [rung.noise.get(c, math.nan) for c in rung.members])
                     points = proposer.ask(self.brackets_[b][0].n_candidates)
                     self.optimizer_time_ += time.perf_counter() - tick
                     for cid in plan.open_bracket(b, points):
@@ -278,6 +279,7 @@ scorer_, n_splits_, refit_time_, multimetric_
                     rung.models[cid] = [o.pop(MODEL_KEY, None) for o in outcomes]
                     rung.outcomes[cid] = outcomes
                     rung.scores[cid] = self._candidate_score(outcomes)
+                    rung.noise[cid] = self._score_noise(outcomes)
                     if plan.rung(b, i + 1) is None:  # the last rung: nothing continues
                         _discard(rung.models.pop(cid))
                         continue

@@ -14,7 +14,7 @@ from ._gp.acq_optim import AcquisitionOptimizer, contains_row
 from ._gp.acquisition import LogExpectedImprovement
 from ._gp.ehvi import LogExpectedHypervolumeImprovement
 from ._gp.kernels import ColumnLayout
-from ._gp.surrogate import Surrogate
+from ._gp.surrogate import Surrogate, predict_told_units
 from ._pareto import nondominated_boxes, pareto_mask, reference_point
 from .space import Space
 
@@ -47,6 +47,24 @@ def _single_threaded_blas():
         return _threadpool_controller().limit(limits=1, user_api="blas")
     except Exception:  # threadpoolctl could not inspect the libraries
         return contextlib.nullcontext()
+
+
+# Told noise variances are shrunk this far to their mean (see _pooled).
+_NOISE_POOLING = 0.5
+
+
+def _pooled(noise):
+    """Told noise variances shrunk halfway to their mean (per objective): an
+    estimate from a few folds is itself noisy (3 folds: 2 degrees of freedom,
+    +-100 %), and a candidate whose folds agreed by chance must not be trusted
+    as noise-free."""
+    out = noise.copy()
+    for j in range(noise.shape[1]):
+        told = np.isfinite(noise[:, j])
+        if told.any():
+            out[told, j] = (_NOISE_POOLING * noise[told, j].mean()
+                            + (1 - _NOISE_POOLING) * noise[told, j])
+    return out
 
 
 class Optimizer:
@@ -166,6 +184,7 @@ class Optimizer:
         self._layout = ColumnLayout(self.space._column_dim, self.space._is_categorical_column)
 
         self.Xi, self.yi, self.pending = [], [], []
+        self._noise = []  # told noise variance of each value (nan: none told)
         self._X = np.empty((0, self.space.n_columns))
         self._pending_X = np.empty((0, self.space.n_columns))
         self._surrogates = [Surrogate(self._layout) for _ in range(self.n_objectives)]
@@ -236,8 +255,11 @@ class Optimizer:
         # Kriging believer: the believed values at pending points count as
         # observations, for the incumbent too (so EI vanishes around them).
         believed = model.ys_[len(gp.ys_):]
-        best = float(np.min(np.concatenate([gp.ys_[finite], believed])))
-        order = np.argsort(np.where(finite, gp.ys_, np.inf), kind="stable")
+        # With told noise an observed value is a noisy reading: compare with the
+        # best posterior mean of the observed points (a "plug-in" noisy EI).
+        seen = gp.predict(gp.X_)[0] if gp.told_noise else gp.ys_
+        best = float(np.min(np.concatenate([seen[finite], believed])))
+        order = np.argsort(np.where(finite, seen, np.inf), kind="stable")
         incumbents = self._X[rows][order[: min(_N_INCUMBENTS, int(finite.sum()))]]
         x, _ = self._acq_optimizer.maximize(
             LogExpectedImprovement(model, best),
@@ -302,8 +324,10 @@ class Optimizer:
         rows = self._model_rows()
         Y = self._values()[rows]
         failed = ~np.all(np.isfinite(Y), axis=1)  # a failure counts in every objective
+        noise = _pooled(np.asarray(self._noise, dtype=float).reshape(-1, self.n_objectives))[rows]
         models = [s.fitted(self._X[rows], np.where(failed, np.nan, Y[:, i]),
-                           len(self._pending_X), n_told=len(self._X))
+                           len(self._pending_X), n_told=len(self._X),
+                           noise_var=noise[:, i] if np.isfinite(noise[:, i]).any() else None)
                   for i, s in enumerate(self._surrogates)]
         return models, rows
 
@@ -332,7 +356,7 @@ class Optimizer:
         return self._surrogates[0].gp
 
     # -- tell --------------------------------------------------------------------
-    def tell(self, x, y):
+    def tell(self, x, y, noise=None):
         """Record evaluation results.
 
         Parameters
@@ -345,6 +369,14 @@ class Optimizer:
             for one point, or an array of shape (n_points, n_objectives).
             ``nan`` and ``±inf`` mark failed evaluations (with several
             objectives, a non-finite value makes the point a failure in all).
+        noise : float or sequence of float, default=None
+            The variance of each value's noise, in the units of ``y`` (for a
+            mean of k fold scores: their variance / k), shaped as ``y``. Told
+            noise makes the model heteroscedastic (each told variance times a
+            fitted scale, on top of its own noise term) and the acquisition
+            compare against the best *posterior mean* instead of the best
+            observed value, so a lucky value is not trusted more than its
+            noise allows (docs/bayes-search.md). ``nan``: not known.
         """
         if self.n_objectives > 1:
             points, values = self._objective_vectors(x, y)
@@ -366,12 +398,34 @@ class Optimizer:
                 values = [float(v) for v in values]
             except (TypeError, ValueError):
                 raise TypeError(f"y must contain numbers; got {values!r}.") from None
+        noises = self._told_noise(noise, len(points))
         rows = self._to_rows(points)
-        for point, row, value in zip(points, rows, values):
+        for point, row, value, var in zip(points, rows, values, noises):
             self._drop_pending(row)
             self.Xi.append(list(point) if self._as_lists else dict(point))
             self.yi.append(value)
+            self._noise.append(var)
         self._X = np.vstack([self._X, rows])
+
+    def _told_noise(self, noise, n_points):
+        """One row of ``n_objectives`` noise variances per told point (nan: unknown)."""
+        m = self.n_objectives
+        if noise is None:
+            return np.full((n_points, m), np.nan)
+        try:
+            N = np.asarray(noise, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"noise must contain numbers; got {noise!r}.") from None
+        if N.size == n_points * m:
+            N = N.reshape(n_points, m)
+        else:
+            raise ValueError(
+                f"noise must be shaped as y: one variance per value ({n_points} point(s) x "
+                f"{m} objective(s)); got shape {N.shape}."
+            )
+        if np.any(N[np.isfinite(N)] < 0) or np.any(np.isinf(N)):
+            raise ValueError(f"noise variances must be >= 0 (or nan if unknown); got {noise!r}.")
+        return N
 
     def _objective_vectors(self, x, y):
         """``(points, values)`` of a tell with several objectives: ``y`` is one
@@ -400,6 +454,44 @@ class Optimizer:
                 self._pending_X = np.delete(self._pending_X, i, axis=0)
 
     # -- results -------------------------------------------------------------------
+    def predict(self, points):
+        """The model's belief about the (noise-free) value at ``points``.
+
+        Parameters
+        ----------
+        points : list of points
+
+        Returns
+        -------
+        mean, std : ndarray of shape (n_points,) or (n_points, n_objectives)
+            Posterior mean and standard deviation in the units of the told
+            values (the output warping inverted); ``nan`` before the model is
+            fitted (fewer than two successful evaluations).
+        """
+        X = self._to_rows(points)
+        shape = (len(points),) if self.n_objectives == 1 else (len(points), self.n_objectives)
+        finite = np.all(np.isfinite(self._values()), axis=1)
+        if finite.sum() < 2 or not len(points):
+            return np.full(shape, np.nan), np.full(shape, np.nan)
+        with _single_threaded_blas():
+            models, _ = self._fitted_models()
+            parts = [predict_told_units(gp, s.warp, X) for gp, s in zip(models, self._surrogates)]
+        mean = np.column_stack([p[0] for p in parts]).reshape(shape)
+        std = np.column_stack([p[1] for p in parts]).reshape(shape)
+        return mean, std
+
+    @property
+    def posterior_best_index(self):
+        """Index in ``Xi``/``yi`` of the told point whose posterior mean is the
+        smallest (the one the model believes best), or None (one objective)."""
+        if self.n_objectives > 1:
+            raise AttributeError("With several objectives no point is best: see pareto_indices.")
+        finite = np.isfinite(np.asarray(self.yi, dtype=float))
+        if finite.sum() < 2:
+            return self.best_index
+        mean, _ = self.predict(self.Xi)
+        return int(np.argmin(np.where(finite, mean, np.inf)))
+
     @property
     def pareto_indices(self):
         """Indices in ``Xi``/``yi`` of the non-dominated told points (minimised;

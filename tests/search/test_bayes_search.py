@@ -89,8 +89,8 @@ def test_signature_matches_the_documented_interface():
     assert list(params) == [
         "estimator", "search_spaces", "optimizer_kwargs", "n_iter", "scoring", "n_jobs",
         "n_points", "refit", "cv", "verbose", "pre_dispatch", "random_state", "error_score",
-        "return_train_score", "callbacks", "checkpoint", "asynchronous", "objectives", "fit_params",
-        "iid",
+        "return_train_score", "callbacks", "checkpoint", "asynchronous", "objectives", "fold_noise",
+        "fit_params", "iid",
     ]
     assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items()
                if name not in ("estimator", "search_spaces", "optimizer_kwargs"))
@@ -153,8 +153,9 @@ def test_cv_results_keys_match_randomized_search():
                           **kwargs).fit(X_IRIS, Y_IRIS)
     rand = RandomizedSearchCV(SVC(), {"C": loguniform(1e-2, 1e2)}, n_iter=4, random_state=0,
                               **kwargs).fit(X_IRIS, Y_IRIS)
-    # plus scikit-optimize's train-score ranks
-    assert set(bayes.cv_results_) == set(rand.cv_results_) | {"rank_train_score"}
+    # plus scikit-optimize's train-score ranks and the model's belief of each score
+    assert set(bayes.cv_results_) == set(rand.cv_results_) | {
+        "rank_train_score", "posterior_mean_test_score", "posterior_std_test_score"}
     for key in ("params", "param_C", "mean_test_score", "std_test_score", "rank_test_score",
                 "split0_test_score", "split2_test_score", "mean_train_score", "mean_fit_time"):
         assert len(bayes.cv_results_[key]) == 4

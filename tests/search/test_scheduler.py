@@ -67,6 +67,8 @@ def test_candidate_k_knows_exactly_the_results_of_candidates_before_the_window()
     search = _fit(_bayes(n_points=2, n_jobs=3, estimator=Quadratic(jitter=0.01)), "threading")
     params = search.cv_results_["params"]
     values = [-s for s in search.cv_results_["mean_test_score"]]
+    folds = np.column_stack([search.cv_results_[f"split{i}_test_score"] for i in range(3)])
+    noise = folds.var(axis=1, ddof=1) / 3  # what BayesSearchCV tells of each mean
     # replay by hand: candidate k is asked after telling exactly 0..k-3
     space = parse_search_spaces(SPACE)[0][0]
     seed = check_random_state(0).randint(np.iinfo(np.int32).max, size=1)[0]
@@ -74,7 +76,7 @@ def test_candidate_k_knows_exactly_the_results_of_candidates_before_the_window()
     told = 0
     for k in range(len(params)):
         while told < k - 2:
-            optimizer.tell(params[told], values[told])
+            optimizer.tell(params[told], values[told], noise=noise[told])
             told += 1
         assert optimizer.ask() == params[k], k
 

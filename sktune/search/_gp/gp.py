@@ -7,14 +7,13 @@ likelihood plus weak log-normal priors, in log space, with L-BFGS-B.
 Predictions are in standardised units.
 """
 
-import warnings
-
 import numpy as np
 import scipy.linalg
 import scipy.linalg.lapack
 import scipy.optimize
 
 from .kernels import matern52, sq_dist
+from .warp import warp_targets  # noqa: F401  (re-exported: the model's output warping)
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -26,6 +25,11 @@ _LOG_NOISE_BOUNDS = (np.log(1e-6), np.log(1.0))
 _LENGTHSCALE_PRIOR_STD = 1.0
 _SIGNAL_PRIOR = (0.0, 1.5)
 _NOISE_PRIOR = (np.log(1e-4), 3.0)
+# Told noise variances (e.g. of a mean of fold scores) are multiplied by a fitted
+# scale: folds are correlated (their training sets overlap), so the variance of
+# their mean is larger than the fold scores' variance / k suggests.
+_NOISE_SCALE_BOUNDS = (np.log(1e-2), np.log(1e2))
+_NOISE_SCALE_PRIOR = (np.log(2.0), 1.0)
 # Added to the diagonal on top of the fitted noise for numerical safety.
 _JITTER = 1e-10
 
@@ -34,107 +38,6 @@ def _lengthscale_prior_mean(n_dims):
     # Longer lengthscales in more dimensions keep the prior distance between
     # random points of the unit cube roughly constant.
     return np.log(0.25) + 0.5 * np.log(n_dims)
-
-
-# Values farther from the median than this many times (median absolute
-# deviation + |median|) are clipped before the warp: a diverged run returning
-# 1e300 must neither overflow the statistics nor flatten the differences
-# between the other values. (|median| keeps the limit wide when the search has
-# converged and the deviations become tiny.)
-_OUTLIER_SCALE = 1e6
-
-
-def _clip_outliers(y):
-    median = np.median(y)
-    with np.errstate(over="ignore", invalid="ignore"):
-        dev = y - median
-        limit = _OUTLIER_SCALE * (np.median(np.abs(dev)) + abs(median))
-    if limit > 0 and np.isfinite(limit) and np.any(np.abs(dev) > limit):
-        y = median + np.clip(dev, -limit, limit)
-    largest = np.max(np.abs(y))
-    if largest > 1e150:  # most values are huge: rescale so squares stay finite
-        y = y / largest
-    return y
-
-
-def warp_targets(y):
-    """Standardise ``y`` and apply a Yeo-Johnson power transform.
-
-    The power is fitted to make the values look Gaussian; it mostly
-    compresses the long right tail of bad values of minimisation problems,
-    so the model resolves the region of good values better. The transform
-    is monotone, so minimising the warped values minimises ``y``. Extreme
-    outliers (farther from the median than 1e6 times its absolute value
-    plus the median absolute deviation) are clipped first.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n,)
-        Finite values.
-
-    Returns
-    -------
-    ndarray of shape (n,)
-    """
-    y = _clip_outliers(np.asarray(y, dtype=float))
-    std = np.std(y)
-    if len(y) < 3 or not std > 0:
-        return y
-    z = (y - np.mean(y)) / std
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            warped = _yeojohnson(z, _yeojohnson_lambda(z))
-        except (ValueError, FloatingPointError, OverflowError):
-            return z
-    return warped if np.all(np.isfinite(warped)) and np.std(warped) > 0 else z
-
-
-# Yeo-Johnson in plain numpy: the same arithmetic as scipy.stats.yeojohnson (so the
-# same power to the last bit), without the per-call overhead of scipy.stats' array
-# API wrappers, which made its ~20 likelihood evaluations per fit a third of the
-# optimiser's time per proposal.
-_EPS = np.finfo(float).eps
-
-
-def _yeojohnson(x, lmbda):
-    out = np.zeros_like(x)
-    pos = x >= 0
-    if abs(lmbda) < _EPS:
-        out[pos] = np.log1p(x[pos])
-    else:
-        out[pos] = np.expm1(lmbda * np.log1p(x[pos])) / lmbda
-    if abs(lmbda - 2) > _EPS:
-        out[~pos] = -np.expm1((2 - lmbda) * np.log1p(-x[~pos])) / (2 - lmbda)
-    else:
-        out[~pos] = -np.log1p(-x[~pos])
-    return out
-
-
-def _yeojohnson_lambda(x):
-    """The power maximising the Yeo-Johnson log-likelihood of ``x`` (as
-    ``scipy.stats.yeojohnson_normmax``: same bounds, same bounded Brent search)."""
-    if np.all(x == 0):
-        return 1.0
-    n = len(x)
-    log_jacobian = np.sum(np.sign(x) * np.log1p(np.abs(x)))
-
-    def neg_llf(lmbda):
-        var = np.var(_yeojohnson(x, lmbda))
-        if not var >= np.finfo(float).smallest_normal:
-            return np.inf
-        llf = -n / 2 * np.log(var) + (lmbda - 1) * log_jacobian
-        return np.inf if np.isinf(llf) else -llf
-
-    log1p_max_x = np.log1p(20 * np.max(np.abs(x)))
-    log_eps = np.log(_EPS)
-    lb = (np.log(np.finfo(float).tiny) - log_eps) / 2 / log1p_max_x
-    ub = (np.log(np.finfo(float).max) + log_eps) / 2 / log1p_max_x
-    if np.all(x < 0):
-        lb, ub = 2 - ub, 2 - lb
-    elif np.any(x < 0):
-        lb, ub = max(2 - ub, lb), min(2 - lb, ub)
-    return scipy.optimize.fminbound(neg_llf, lb, ub, xtol=1.48e-08)
 
 
 def _cholesky(K):
@@ -166,34 +69,45 @@ class GaussianProcess:
     ----------
     layout : ColumnLayout
         Grouping of the input columns into dimensions.
+    told_noise : bool, default=False
+        Whether ``fit`` is given a noise variance per observation (heteroscedastic):
+        observation ``i`` then has noise ``noise + c * noise_var[i]`` with the
+        scale ``c`` a fitted hyperparameter (the last of ``theta_``).
     """
 
-    def __init__(self, layout):
+    def __init__(self, layout, told_noise=False):
         self.layout = layout
+        self.told_noise = told_noise
         n_dims = layout.n_dims
+        extra = [_NOISE_SCALE_PRIOR] if told_noise else []
         self._prior_mean = np.concatenate(
-            [np.full(n_dims, _lengthscale_prior_mean(n_dims)), [_SIGNAL_PRIOR[0], _NOISE_PRIOR[0]]]
+            [np.full(n_dims, _lengthscale_prior_mean(n_dims)), [_SIGNAL_PRIOR[0], _NOISE_PRIOR[0]],
+             [p[0] for p in extra]]
         )
         self._prior_std = np.concatenate(
-            [np.full(n_dims, _LENGTHSCALE_PRIOR_STD), [_SIGNAL_PRIOR[1], _NOISE_PRIOR[1]]]
+            [np.full(n_dims, _LENGTHSCALE_PRIOR_STD), [_SIGNAL_PRIOR[1], _NOISE_PRIOR[1]],
+             [p[1] for p in extra]]
         )
-        self._bounds = [_LOG_LENGTHSCALE_BOUNDS] * n_dims + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
+        self._bounds = ([_LOG_LENGTHSCALE_BOUNDS] * n_dims + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
+                        + [_NOISE_SCALE_BOUNDS] * len(extra))
 
     @property
     def default_theta(self):
         """Starting hyperparameters: the prior means, a moderate noise."""
         theta = self._prior_mean.copy()
-        theta[-1] = np.log(1e-3)
+        theta[self.layout.n_dims + 1] = np.log(1e-3)
         return theta
 
     # -- fitting ---------------------------------------------------------------
-    def _neg_log_posterior(self, theta, sq_diff, y):
+    def _neg_log_posterior(self, theta, sq_diff, y, r=None):
         n_dims = self.layout.n_dims
         inv_l2 = np.exp(-2.0 * theta[:n_dims])
         s2, noise = np.exp(theta[n_dims]), np.exp(theta[n_dims + 1])
         k, dk = matern52(np.tensordot(inv_l2, sq_diff, axes=1))
         K = s2 * k
         K[np.diag_indices_from(K)] += noise + _JITTER
+        if r is not None:
+            K[np.diag_indices_from(K)] += np.exp(theta[n_dims + 2]) * r
         try:
             L = _cholesky(K)
             K_inv = _cho_inverse(L)
@@ -206,12 +120,14 @@ class GaussianProcess:
         grad[:n_dims] = -inv_l2 * np.tensordot(sq_diff, W * (s2 * dk), axes=([1, 2], [0, 1]))
         grad[n_dims] = 0.5 * np.sum(W * (s2 * k))
         grad[n_dims + 1] = 0.5 * noise * np.trace(W)
+        if r is not None:
+            grad[n_dims + 2] = 0.5 * np.exp(theta[n_dims + 2]) * np.dot(np.diag(W), r)
         z = (theta - self._prior_mean) / self._prior_std
         value += 0.5 * z @ z
         grad += z / self._prior_std
         return value, grad
 
-    def fit(self, X, y, theta0=None, optimize=True, maxiter=200):
+    def fit(self, X, y, theta0=None, optimize=True, maxiter=200, noise_var=None):
         """Fit the hyperparameters and factorise the kernel matrix.
 
         Parameters
@@ -226,6 +142,9 @@ class GaussianProcess:
             If False, use ``theta0`` (a single vector) as is.
         maxiter : int, default=200
             Iterations of L-BFGS-B per start.
+        noise_var : ndarray of shape (n,), default=None
+            With ``told_noise``: each observation's noise variance, in the units
+            of ``y`` (required then, ignored otherwise).
 
         Returns
         -------
@@ -237,6 +156,12 @@ class GaussianProcess:
         std = float(np.std(y))
         self.y_std_ = std if std > 1e-12 * max(1.0, abs(self.y_mean_)) else 1.0
         ys = (y - self.y_mean_) / self.y_std_
+        r = None
+        if self.told_noise:
+            if noise_var is None or len(noise_var) != len(y):
+                raise ValueError("a GaussianProcess with told_noise needs noise_var, one per "
+                                 "observation")
+            r = np.maximum(np.nan_to_num(np.asarray(noise_var, dtype=float)), 0.0) / self.y_std_ ** 2
         if theta0 is None:
             starts = [self.default_theta]
         elif isinstance(theta0, list):
@@ -251,7 +176,7 @@ class GaussianProcess:
                 res = scipy.optimize.minimize(
                     self._neg_log_posterior,
                     start,
-                    args=(sq_diff, ys),
+                    args=(sq_diff, ys, r),
                     jac=True,
                     method="L-BFGS-B",
                     bounds=self._bounds,
@@ -262,12 +187,13 @@ class GaussianProcess:
             theta = best.x
         else:
             theta = np.asarray(starts[0], dtype=float)
-        self._set_data(X, ys, theta)
+        self._set_data(X, ys, theta, r=r)
         return self
 
-    def _set_data(self, X, ys, theta, n_noise_free=0):
+    def _set_data(self, X, ys, theta, n_noise_free=0, r=None):
         """Store the data and factorise; the last ``n_noise_free`` rows get
-        the smallest noise instead of the fitted one."""
+        the smallest noise instead of the fitted one; ``r``: the told noise
+        variances of the others (standardised units)."""
         n_dims = self.layout.n_dims
         self.theta_ = np.asarray(theta, dtype=float)
         self.X_ = X
@@ -276,6 +202,9 @@ class GaussianProcess:
         self._s2 = float(np.exp(self.theta_[n_dims]))
         self._noise = float(np.exp(self.theta_[n_dims + 1]))
         noise = np.full(len(X), self._noise + _JITTER)
+        self._r = r
+        if r is not None:
+            noise[: len(r)] += np.exp(self.theta_[n_dims + 2]) * r
         if n_noise_free:
             noise[len(X) - n_noise_free:] = np.exp(_LOG_NOISE_BOUNDS[0])
         K = self._s2 * matern52(sq_dist(X, X, self._w))[0]
@@ -342,11 +271,11 @@ class GaussianProcess:
         Xf = np.asarray(Xf, dtype=float).reshape(-1, self.X_.shape[1])
         if len(Xf) == 0:
             return self
-        gp = GaussianProcess(self.layout)
+        gp = GaussianProcess(self.layout, self.told_noise)
         gp.y_mean_, gp.y_std_ = self.y_mean_, self.y_std_
         mean = self.predict(Xf)[0]
         gp._set_data(
             np.vstack([self.X_, Xf]), np.concatenate([self.ys_, mean]), self.theta_,
-            n_noise_free=len(Xf),
+            n_noise_free=len(Xf), r=self._r,
         )
         return gp

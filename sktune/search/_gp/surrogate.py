@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .gp import GaussianProcess, warp_targets
+from .gp import GaussianProcess
+from .warp import TargetWarp
 
 # Hyperparameters are refitted after every tell up to this many observations,
 # then after every ``n // _REFIT_DIVISOR`` new ones; warm-started each time.
@@ -19,13 +20,31 @@ _PENDING_PER_REFIT = 4
 _RESTART_EVERY = 5
 
 
-def fit_targets(y):
-    """Values seen by a model: failures get the worst finite value, then all are
-    warped (:func:`~.gp.warp_targets`)."""
+def fit_targets(y, noise_var=None):
+    """``(warp, noise)``: the :class:`~.warp.TargetWarp` of the values a model
+    sees (failures get the worst finite value) and the told noise variances
+    carried into warped units (None if none were told; 0 for failures)."""
     y = np.asarray(y, dtype=float)
     finite = np.isfinite(y)
     y = np.where(finite, y, np.max(y[finite]))
-    return warp_targets(y)
+    warp = TargetWarp(y)
+    if noise_var is None:
+        return warp, None
+    r = np.where(finite, np.nan_to_num(np.asarray(noise_var, dtype=float)), 0.0)
+    return warp, np.maximum(r, 0.0) * warp.slope(y) ** 2
+
+
+def predict_told_units(gp, warp, X):
+    """Posterior mean and standard deviation of the latent value at the rows of
+    ``X`` in the units the values were told in (the warp inverted; the standard
+    deviation by the delta method, ``nan`` where the warp is flat)."""
+    mean, var = gp.predict(X)
+    w = mean * gp.y_std_ + gp.y_mean_
+    y = warp.inverse(w)
+    slope = warp.slope(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        std = np.where(slope > 0, np.sqrt(var) * gp.y_std_ / slope, np.nan)
+    return y, std
 
 
 class Surrogate:
@@ -41,21 +60,26 @@ class Surrogate:
     def __init__(self, layout):
         self.layout = layout
         self.gp = None
+        self.warp = None
         self._gp_n = -1
         self._theta = None
         self._theta_n = 0
         self._n_fits = 0
 
-    def fitted(self, X, y, n_pending=0, n_told=None):
+    def fitted(self, X, y, n_pending=0, n_told=None, noise_var=None):
         """The model of values ``y`` (failures non-finite) at the rows of ``X``.
 
         ``n_told`` counts the observations told so far (``len(X)`` unless the
         model is fitted on a subset of them): the model is refitted when it grows.
+        ``noise_var``: each value's told noise variance (None: one fitted noise).
         """
         n = len(X) if n_told is None else n_told
         if self.gp is not None and self._gp_n == n:
             return self.gp
-        gp = GaussianProcess(self.layout)
+        warp, r = fit_targets(y, noise_var)
+        gp = GaussianProcess(self.layout, told_noise=r is not None)
+        if self._theta is not None and len(self._theta) != len(gp.default_theta):
+            self._theta = None  # noise started (or stopped) being told: start afresh
         every = max(1, n_pending // _PENDING_PER_REFIT)
         stale = n - self._theta_n
         refit = (
@@ -71,10 +95,10 @@ class Surrogate:
                 and self._n_fits % _RESTART_EVERY == 0
             ):
                 starts.append(gp.default_theta)
-            gp.fit(X, fit_targets(y), theta0=starts)
+            gp.fit(X, warp.warped, theta0=starts, noise_var=r)
             self._theta, self._theta_n = gp.theta_, n
             self._n_fits += 1
         else:
-            gp.fit(X, fit_targets(y), theta0=self._theta, optimize=False)
-        self.gp, self._gp_n = gp, n
+            gp.fit(X, warp.warped, theta0=self._theta, optimize=False, noise_var=r)
+        self.gp, self._gp_n, self.warp = gp, n, warp
         return gp
