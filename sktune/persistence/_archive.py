@@ -31,7 +31,9 @@ _MODULE_FILE = "module.pt"
 _MODULE_MARK = {TAG: "module-file", "file": _MODULE_FILE}
 # Search results that are saved when present.
 _SEARCH_ATTRIBUTES = ("cv_results_", "best_params_", "best_index_", "best_score_",
-                      "refit_time_", "n_splits_", "multimetric_", "pareto_front_")
+                      "refit_time_", "n_splits_", "multimetric_", "pareto_front_",
+                      "posterior_best_index_", "posterior_best_score_",
+                      "posterior_best_score_std_")
 # Parameters kept as context for reports, when they can be encoded; None otherwise.
 _SEARCH_CONTEXT = ("estimator", "search_spaces", "refit", "scoring", "objectives")
 
@@ -55,6 +57,9 @@ class SavedSearch:
         the indices of its Pareto front, as the search had them (absent
         otherwise; ``cv_results_['pareto_optimal']`` is kept with
         ``cv_results_``).
+    posterior_best_index_, posterior_best_score_, posterior_best_score_std_
+        ``BayesSearchCV``'s believed best candidate (absent otherwise; the
+        posterior columns are kept with ``cv_results_``).
     best_estimator_ : estimator
         The refitted best estimator (absent when the search had ``refit=False``).
     estimator : estimator or None
