@@ -267,6 +267,7 @@ def main():
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--save")
     parser.add_argument("--load", nargs="+")
@@ -286,7 +287,7 @@ def main():
                 p, level, m, s = key.split("|")
                 results[(p, float(level), m, int(s))] = value
     runs = [(p, lv, lv * ranges[p], m, s) for lv in args.levels for p in args.problems
-            for s in range(args.seeds) for m in args.methods
+            for s in range(args.first_seed, args.first_seed + args.seeds) for m in args.methods
             if (p, lv, m, s) not in results]
     start = time.perf_counter()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -304,7 +305,8 @@ def main():
         print("|---|" + "---:|" * len(args.methods))
         wins = dict.fromkeys(args.methods, 0)
         for p in args.problems:
-            med = {m: float(np.median([results[(p, level, m, s)][0] for s in range(args.seeds)]))
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            med = {m: float(np.median([results[(p, level, m, s)][0] for s in seeds]))
                    for m in args.methods}
             best = min(med, key=med.get)
             wins[best] += 1
