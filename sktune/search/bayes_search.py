@@ -237,8 +237,9 @@ scorer_, n_splits_, refit_time_, multimetric_
         # results of 0..k-n_points-1 (earlier checkpoints held rounds of n_points)
         settings = {"n_points": int(self.n_points), "schedule": 2,
                     "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
-        if not self.fold_noise:
-            settings["fold_noise"] = False
+        # the proposals depend on it (and checkpoints of searches before it was told
+        # hold other candidates: they are refused with the mismatch message)
+        settings["fold_noise"] = bool(self.fold_noise)
         if self.objectives is not None:
             settings["objectives"] = list(self.objectives)
         return settings

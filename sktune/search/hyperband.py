@@ -189,7 +189,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         return {"max_epochs": self.max_epochs, "min_epochs": int(self.min_epochs),
                 "factor": float(self.factor), "n_brackets": self.n_brackets,
                 "proposals": self.proposals, "resource": self.resource,
-                "optimizer_kwargs": fingerprint(self.optimizer_kwargs)}
+                "optimizer_kwargs": fingerprint(self.optimizer_kwargs),
+                "fold_noise": True}  # proposals told the folds' noise (checkpoints before: refused)
 
     # -- set-up --------------------------------------------------------------------
     def _plan(self):
