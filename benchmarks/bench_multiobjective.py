@@ -121,14 +121,25 @@ def run_sktune(problem, seed, budget):
     if categorical:
         space["c"] = ["a", "b", "c"]
     opt = Optimizer(space, n_objectives=len(ref), random_state=seed)
+
+    def ask():
+        point = opt.ask()
+        return point, point
+
+    return _timed_loop(problem, budget, ask, opt.tell)
+
+
+def _timed_loop(problem, budget, ask, tell):
+    """``budget`` rounds of ``ask() -> (handle, point)``, evaluation, ``tell(handle, y)``:
+    the objective vectors and the mean seconds of ask + tell (evaluations not counted)."""
     Y, spent = [], 0.0
     for _ in range(budget):
         tick = time.perf_counter()
-        point = opt.ask()
+        handle, point = ask()
         spent += time.perf_counter() - tick
         y = evaluate(problem, point)
         tick = time.perf_counter()
-        opt.tell(point, y)
+        tell(handle, y)
         spent += time.perf_counter() - tick
         Y.append(y)
     return Y, spent / budget
@@ -146,20 +157,15 @@ def run_optuna(problem, seed, budget, sampler_name):
     }
     n, categorical, _, ref = PROBLEMS[problem]
     study = optuna.create_study(directions=["minimize"] * len(ref), sampler=samplers[sampler_name]())
-    Y, spent = [], 0.0
-    for _ in range(budget):
-        tick = time.perf_counter()
+
+    def ask():
         trial = study.ask()
         point = {f"x{i}": trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(n)}
         if categorical:
             point["c"] = trial.suggest_categorical("c", ["a", "b", "c"])
-        spent += time.perf_counter() - tick
-        y = evaluate(problem, point)
-        tick = time.perf_counter()
-        study.tell(trial, y)
-        spent += time.perf_counter() - tick
-        Y.append(y)
-    return Y, spent / budget
+        return trial, point
+
+    return _timed_loop(problem, budget, ask, study.tell)
 
 
 METHODS = ["sktune", "optuna GP", "optuna TPE", "optuna NSGA-II", "random"]

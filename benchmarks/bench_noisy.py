@@ -66,17 +66,18 @@ def _ranges():
 
 
 def _from_unit(problem, u):
-    point = {}
-    for p, v in zip(problem.params, u):
-        if p.kind == "cat":
-            point[p.name] = p.categories[min(int(v * len(p.categories)), len(p.categories) - 1)]
-        elif p.log:
-            point[p.name] = float(math.exp(math.log(p.low) + v * (math.log(p.high) - math.log(p.low))))
-        else:
-            point[p.name] = float(p.low + v * (p.high - p.low))
-        if p.kind == "int":
-            point[p.name] = int(round(point[p.name]))
-    return point
+    """The point of ``problem`` at ``u`` in the unit cube (one coordinate per parameter)."""
+    return {p.name: _param_from_unit(p, v) for p, v in zip(problem.params, u)}
+
+
+def _param_from_unit(p, v):
+    if p.kind == "cat":
+        return p.categories[min(int(v * len(p.categories)), len(p.categories) - 1)]
+    if p.log:
+        value = float(math.exp(math.log(p.low) + v * (math.log(p.high) - math.log(p.low))))
+    else:
+        value = float(p.low + v * (p.high - p.low))
+    return int(round(value)) if p.kind == "int" else value
 
 
 class Noisy:
@@ -163,7 +164,7 @@ def run_botorch(problem, sd, seed):
             if p.kind == "cat":
                 point[p.name] = p.categories[int(np.argmax(x[i:i + w]))]
             else:
-                point.update(_from_unit(type(problem)(problem.name, (p,), None, 0.0), [x[i]]))
+                point[p.name] = _param_from_unit(p, x[i])
             i += w
         return point
 

@@ -16,6 +16,7 @@ from ._checkpoint import fingerprint
 from ._objectives import Objectives
 from ._sequential import RoundBasedSearchCV
 from ._skopt_names import optimizer_arguments
+from .refit import believed_best
 from ._task_hook import KnownResults, install
 from .optimizer import Optimizer
 from .space import Space, parse_search_spaces
@@ -293,7 +294,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         ``refit=True``): the candidate of the front best on that metric."""
         if not self._multi_objective() or callable(refit):
             return BaseSearchCV._select_best_index(refit, refit_metric, results)
-        front = self._objectives.front(results)
+        front = np.flatnonzero(results["pareto_optimal"])  # as _format_results found it
         if not len(front):
             return BaseSearchCV._select_best_index(refit, refit_metric, results)
         scores = np.asarray(results[f"mean_test_{refit_metric}"], dtype=float)[front]
@@ -429,7 +430,7 @@ scorer_, n_splits_, refit_time_, multimetric_
             search_ctx.call_on_fit_task_end(estimator=self)
         self._finish(results)
         if self._multi_objective():
-            self.pareto_front_ = self._objectives.front(results)
+            self.pareto_front_ = np.flatnonzero(results["pareto_optimal"])
         elif results is not None:
             self._add_posterior(results, owner, proposed[:n_emitted])
 
@@ -447,10 +448,8 @@ scorer_, n_splits_, refit_time_, multimetric_
         metric = self._optimised_metric(results)[len("mean_test_"):]
         results[f"posterior_mean_test_{metric}"] = mean
         results[f"posterior_std_test_{metric}"] = std
-        finite = np.isfinite(mean) & np.isfinite(
-            np.asarray(results[f"mean_test_{metric}"], dtype=float))
-        if finite.any():
-            best = int(np.argmax(np.where(finite, mean, -np.inf)))
+        best = believed_best(results)
+        if best is not None:
             self.posterior_best_index_ = best
             self.posterior_best_score_ = float(mean[best])
             self.posterior_best_score_std_ = float(std[best])

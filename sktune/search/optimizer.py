@@ -244,7 +244,7 @@ class Optimizer:
 
     def _next_row(self, X_chosen):
         X_busy = np.vstack([self._X, self._pending_X, X_chosen])
-        finite = np.all(np.isfinite(self._values()), axis=1)
+        finite = self._succeeded()
         if len(X_busy) < self.n_initial_points or finite.sum() < 2:
             return self._design_row(X_busy)
         if self.n_objectives > 1:
@@ -315,15 +315,19 @@ class Optimizer:
 
     # -- model -------------------------------------------------------------------
     def _values(self):
-        """Told values as an array: (n,) for one objective, (n, n_objectives)."""
+        """Told values as an array of shape (n, n_objectives)."""
         return np.asarray(self.yi, dtype=float).reshape(len(self.yi), self.n_objectives)
+
+    def _succeeded(self):
+        """Which told points succeeded: finite in every objective."""
+        return np.all(np.isfinite(self._values()), axis=1)
 
     def _fitted_models(self):
         """One fitted Gaussian process per objective, and the indices of the
         observations they were fitted on (:meth:`_model_rows`)."""
         rows = self._model_rows()
         Y = self._values()[rows]
-        failed = ~np.all(np.isfinite(Y), axis=1)  # a failure counts in every objective
+        failed = ~self._succeeded()[rows]  # a failure counts in every objective
         noise = _pooled(np.asarray(self._noise, dtype=float).reshape(-1, self.n_objectives))[rows]
         models = [s.fitted(self._X[rows], np.where(failed, np.nan, Y[:, i]),
                            len(self._pending_X), n_told=len(self._X),
@@ -340,7 +344,7 @@ class Optimizer:
         if n <= _MAX_MODEL_POINTS:
             return np.arange(n)
         Y = self._values()
-        failed = ~np.all(np.isfinite(Y), axis=1)
+        failed = ~self._succeeded()
         ranks = np.argsort(np.argsort(np.where(failed[:, None], np.inf, Y), axis=0,
                                       kind="stable"), axis=0).sum(axis=1)
         dominated = ~pareto_mask(Y) if self.n_objectives > 1 else np.zeros(n, dtype=bool)
@@ -416,13 +420,12 @@ class Optimizer:
             N = np.asarray(noise, dtype=float)
         except (TypeError, ValueError):
             raise TypeError(f"noise must contain numbers; got {noise!r}.") from None
-        if N.size == n_points * m:
-            N = N.reshape(n_points, m)
-        else:
+        if N.size != n_points * m:
             raise ValueError(
                 f"noise must be shaped as y: one variance per value ({n_points} point(s) x "
                 f"{m} objective(s)); got shape {N.shape}."
             )
+        N = N.reshape(n_points, m)
         if np.any(N[np.isfinite(N)] < 0) or np.any(np.isinf(N)):
             raise ValueError(f"noise variances must be >= 0 (or nan if unknown); got {noise!r}.")
         return N
@@ -470,8 +473,7 @@ class Optimizer:
         """
         X = self._to_rows(points)
         shape = (len(points),) if self.n_objectives == 1 else (len(points), self.n_objectives)
-        finite = np.all(np.isfinite(self._values()), axis=1)
-        if finite.sum() < 2 or not len(points):
+        if self._succeeded().sum() < 2 or not len(points):
             return np.full(shape, np.nan), np.full(shape, np.nan)
         with _single_threaded_blas():
             models, _ = self._fitted_models()
@@ -486,7 +488,7 @@ class Optimizer:
         smallest (the one the model believes best), or None (one objective)."""
         if self.n_objectives > 1:
             raise AttributeError("With several objectives no point is best: see pareto_indices.")
-        finite = np.isfinite(np.asarray(self.yi, dtype=float))
+        finite = self._succeeded()
         if finite.sum() < 2:
             return self.best_index
         mean, _ = self.predict(self.Xi)

@@ -8,7 +8,8 @@ __all__ = ["posterior_best"]
 def posterior_best(cv_results):
     """``refit`` rule: the candidate the optimiser's model believes best.
 
-    The highest ``posterior_mean_test_<metric>`` of ``cv_results_`` (written by
+    The highest ``posterior_mean_test_<metric>`` of ``cv_results_`` among the
+    candidates that did not fail (written by
     :class:`~sktune.search.BayesSearchCV` for the metric it optimises): the
     model's estimate of each candidate's noise-free score, which shrinks a
     lucky mean of noisy folds towards what its neighbours say. sklearn's
@@ -43,8 +44,22 @@ def posterior_best(cv_results):
             "refit=posterior_best needs the posterior means of a BayesSearchCV with one "
             f"objective (cv_results_['posterior_mean_test_<metric>']); found {keys or 'none'}."
         )
-    mean = np.asarray(cv_results[keys[0]], dtype=float)
-    if not np.isfinite(mean).any():
+    best = believed_best(cv_results)
+    if best is None:
         raise ValueError("refit=posterior_best: no candidate has a posterior mean (fewer than "
                          "two candidates succeeded).")
-    return int(np.argmax(np.where(np.isfinite(mean), mean, -np.inf)))
+    return best
+
+
+def believed_best(cv_results):
+    """Index of the highest ``posterior_mean_test_<metric>`` among the candidates
+    whose ``mean_test_<metric>`` is finite (a failed candidate is never the
+    believed best), or None."""
+    key = next(k for k in cv_results if k.startswith("posterior_mean_test_"))
+    mean = np.asarray(cv_results[key], dtype=float)
+    scored = np.asarray(cv_results["mean_test_" + key[len("posterior_mean_test_"):]],
+                        dtype=float)
+    usable = np.isfinite(mean) & np.isfinite(scored)
+    if not usable.any():
+        return None
+    return int(np.argmax(np.where(usable, mean, -np.inf)))

@@ -124,3 +124,12 @@ def test_bayes_search_tells_fold_noise_and_reports_its_posterior():
 def test_posterior_best_needs_posterior_means():
     with pytest.raises(ValueError, match="posterior_mean_test_"):
         posterior_best({"mean_test_score": np.array([0.1, 0.2])})
+
+
+def test_a_failed_candidate_is_never_the_believed_best():
+    results = {"mean_test_acc": np.array([0.8, np.nan, 0.7]),
+               "posterior_mean_test_acc": np.array([0.75, 0.9, 0.72])}
+    assert posterior_best(results) == 0  # not 1, whose folds failed
+    results["mean_test_acc"][:] = np.nan
+    with pytest.raises(ValueError, match="no candidate has a posterior mean"):
+        posterior_best(results)
