@@ -377,10 +377,12 @@ class Optimizer:
             The variance of each value's noise, in the units of ``y`` (for a
             mean of k fold scores: their variance / k), shaped as ``y``. Told
             noise makes the model heteroscedastic (each told variance times a
-            fitted scale, on top of its own noise term) and the acquisition
-            compare against the best *posterior mean* instead of the best
-            observed value, so a lucky value is not trusted more than its
-            noise allows (docs/bayes-search.md). ``nan``: not known.
+            fitted scale, on top of its own noise term), models the values
+            without the output power warp (only clipped and standardised) and
+            makes the acquisition compare against the best *posterior mean*
+            instead of the best observed value, so a lucky value is not trusted
+            more than its noise allows (docs/bayes-search.md). ``nan``: not
+            known.
         """
         if self.n_objectives > 1:
             points, values = self._objective_vectors(x, y)

@@ -46,6 +46,25 @@ def test_warp_slope_and_inverse():
     assert np.allclose(warp.slope(y), numeric, rtol=1e-5)
 
 
+def test_values_told_with_noise_are_modelled_without_the_power_warp():
+    from sktune.search._gp.surrogate import fit_targets
+
+    y = np.random.default_rng(2).lognormal(sigma=1.5, size=30)
+    warp = TargetWarp(y, power=False)
+    np.testing.assert_allclose(warp.warped, (y - y.mean()) / y.std())
+    np.testing.assert_allclose(warp.slope(y), 1 / y.std())
+    np.testing.assert_allclose(warp.inverse(warp.warped), y)
+    noise = np.full(30, 0.04)
+    warp, r = fit_targets(y, noise)
+    np.testing.assert_allclose(warp.warped, (y - y.mean()) / y.std())
+    np.testing.assert_allclose(r, 0.04 / y.var())  # the same affine units
+    plain, none = fit_targets(y)
+    assert none is None and abs(np.mean(plain.warped ** 3)) < 0.5 * abs(np.mean(warp.warped ** 3))
+    # a diverged value is still clipped
+    y[0] = 1e300
+    assert np.all(np.isfinite(fit_targets(y, noise)[0].warped))
+
+
 def _noisy_optimizer(told):
     opt = Optimizer({"x": (0.0, 1.0)}, random_state=0, n_initial_points=3)
     xs = np.linspace(0.0, 1.0, 15)

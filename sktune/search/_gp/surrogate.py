@@ -23,11 +23,14 @@ _RESTART_EVERY = 5
 def fit_targets(y, noise_var=None):
     """``(warp, noise)``: the :class:`~.warp.TargetWarp` of the values a model
     sees (failures get the worst finite value) and the told noise variances
-    carried into warped units (None if none were told; 0 for failures)."""
+    carried into warped units (None if none were told; 0 for failures).
+
+    With told noise the warp has no power transform: the model sees the values
+    clipped and standardised, and the told noise in the same (affine) units."""
     y = np.asarray(y, dtype=float)
     finite = np.isfinite(y)
     y = np.where(finite, y, np.max(y[finite]))
-    warp = TargetWarp(y)
+    warp = TargetWarp(y, power=noise_var is None)
     if noise_var is None:
         return warp, None
     r = np.where(finite, np.nan_to_num(np.asarray(noise_var, dtype=float)), 0.0)

@@ -3,7 +3,10 @@
 Extreme outliers are clipped, the values standardised and power-transformed
 (Yeo-Johnson, the power fitted to make them look Gaussian): it mostly
 compresses the long right tail of bad values of minimisation problems, so the
-model resolves the region of good values better. The map is monotone, so
+model resolves the region of good values better. Values told with their noise
+skip the power transform (``power=False``): fitted to noisy values it
+stretches the noise of the best ones, and the noisy benchmark's proposals were
+better without it (docs/bayes-search.md, "Noisy scores"). The map is monotone, so
 minimising the warped values minimises the told ones; :class:`TargetWarp`
 also gives its slope (to carry a told value's noise variance into warped
 units) and its inverse (to report a prediction in told units).
@@ -26,13 +29,16 @@ _EPS = np.finfo(float).eps
 class TargetWarp:
     """The warp fitted to the values ``y`` (finite, shape (n,)).
 
+    ``power=False``: clipping and standardisation only (an affine map of the
+    values within the clipping bounds).
+
     Attributes
     ----------
     warped : ndarray of shape (n,)
         The warped values of ``y``.
     """
 
-    def __init__(self, y):
+    def __init__(self, y, power=True):
         y = np.asarray(y, dtype=float)
         self._lo, self._hi, self._divisor = _clip_bounds(y)
         c = self._clip(y)
@@ -44,6 +50,8 @@ class TargetWarp:
         self._mean, self._std = float(np.mean(c)), float(std)
         z = (c - self._mean) / self._std
         self.warped = z
+        if not power:
+            return
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             try:
