@@ -202,3 +202,20 @@ def test_a_killed_dask_worker_costs_its_fits_only(client, tmp_path):
         assert remote.cv_results_["params"] == local.cv_results_["params"]
         for key in ("mean_test_score", "split0_test_score", "rank_test_score"):
             assert_array_equal(remote.cv_results_[key], local.cv_results_[key], err_msg=key)
+
+
+def test_a_cluster_down_to_one_worker_thread_still_runs_the_fits(client, monkeypatch):
+    """While a killed worker's nanny restarts it the cluster may count one thread:
+    the fits still go to the cluster, not to the client's process (as joblib's
+    dask backend does for any n_jobs)."""
+    from joblib.parallel import get_active_backend
+
+    from sktune.search._pool import open_pool
+
+    with parallel_config(backend="dask"):
+        backend, _ = get_active_backend()
+        monkeypatch.setattr(type(backend), "effective_n_jobs", lambda self, n_jobs: 1)
+        assert open_pool(None).kind == "dask"
+        assert open_pool(-1).kind == "dask"
+        assert open_pool(1).kind == "dask"
+

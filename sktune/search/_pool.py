@@ -322,7 +322,14 @@ def open_pool(n_jobs):
         n_jobs = config_n_jobs if config_n_jobs is not None else 1
     n_workers = max(1, int(backend.effective_n_jobs(n_jobs)))
     name = type(backend).__name__
-    if n_workers == 1 or name == "SequentialBackend":
+    if name == "SequentialBackend":
+        return InlinePool()
+    if name == "DaskDistributedBackend" and getattr(backend, "client", None) is not None:
+        # As joblib's dask backend: the cluster runs the fits, whatever n_jobs;
+        # also when it counts one worker thread (one left while a killed
+        # worker's nanny restarts it), never this client's process.
+        return DaskPool(n_workers, backend.client)
+    if n_workers == 1:
         return InlinePool()
     if name == "ThreadingBackend":
         return ThreadPool(n_workers)
@@ -335,6 +342,4 @@ def open_pool(n_jobs):
             # earlier search of this process left n_jobs - 1 workers this way.)
             return LokyPool(n_workers - 1, n_workers, local_lane=True)
         return LokyPool(n_workers, n_workers)
-    if name == "DaskDistributedBackend" and getattr(backend, "client", None) is not None:
-        return DaskPool(n_workers, backend.client)
     return JoblibPool(n_workers)
