@@ -23,7 +23,9 @@ What the scheduler does on its own:
 - **Lost workers**: a task whose worker died (the whole loky executor
   breaks) runs again on a new executor, with the other tasks that were on
   it; a task that kills its worker :data:`MAX_LOSSES` times becomes a failed
-  fit (``error_score``, with the reason), never a failed search.
+  fit (``error_score``, with the reason), never a failed search. A broken
+  loky executor does not say which of its tasks killed it: when several were
+  lost at once, each runs again alone, and only a death alone counts.
 """
 
 import concurrent.futures as cf
@@ -76,12 +78,15 @@ def _raiser(message):
 
 
 class _Task:
-    __slots__ = ("key", "split", "args", "priority", "losses", "done")
+    __slots__ = ("key", "split", "args", "priority", "losses", "done", "suspect")
 
     def __init__(self, key, split, args, priority):
         self.key, self.split, self.args, self.priority = key, split, args, priority
         self.losses = 0
         self.done = False
+        # lost with others when a worker died: which one killed it is unknown, so
+        # it runs alone until it has finished or died on its own
+        self.suspect = False
 
 
 class Evaluations:
@@ -191,6 +196,8 @@ class Evaluations:
 
     def _fill(self):
         while self._queue and len(self._running) < self._capacity and not self._pool_waits:
+            if any(t.suspect for t in self._running.values()):
+                break  # a suspect runs alone
             if self.pool.local_lane and not self._pool_answered:
                 # Starting workers take seconds to run anything: give them the least
                 # urgent tasks, one each, and keep the urgent ones for this process.
@@ -202,16 +209,20 @@ class Evaluations:
                 task = entry[2]
             else:
                 _, _, task = heapq.heappop(self._queue)
+            if task.suspect and self._running:
+                self._push(task)  # once the running ones are done
+                break
             self._running[self.pool.submit(run_fit, self._shared, task.args)] = task
         if self._local is not None and self._local_future is None:
             task = None
-            if self._queue:
-                _, _, task = heapq.heappop(self._queue)
-            else:
+            if self._queue and not self._queue[0][2].suspect:  # (a suspect might kill
+                _, _, task = heapq.heappop(self._queue)        # this process)
+            elif not self._queue:
                 # Nothing queued: run a copy of the first task still on the pool
                 # (waiting for a starting worker, or slow); whichever copy ends
                 # first counts (a fit is seeded: both give the same result).
-                waiting = [t for f, t in self._running.items() if not f.done() and not t.done]
+                waiting = [t for f, t in self._running.items()
+                           if not f.done() and not t.done and not t.suspect]
                 if waiting:
                     task = min(waiting, key=lambda t: (t.priority, t.key, t.split))
             if task is not None:
@@ -226,7 +237,7 @@ class Evaluations:
         return self.pool.wait(futures)
 
     def _collect(self, done):
-        lost = False
+        lost = []  # (task, exception) of the tasks whose worker died
         for future in done:
             if future is self._local_future:
                 task, self._local_future = self._local_task, None
@@ -251,18 +262,24 @@ class Evaluations:
             except Exception as exc:
                 if not self.pool.lost(exc):
                     raise
-                lost = True
-                self._lose(task, exc)
+                lost.append((task, exc))
                 continue
             self._record(task, result)
         if lost:
             if self.pool.loses_all:  # a dead worker broke the executor: all is lost
                 for future, task in list(self._running.items()):
                     if not future.done() or _lost(self.pool, future):
-                        self._lose(task, None)
+                        lost.append((task, None))
                     elif not task.done:
                         self._record(task, future.result())
                 self._running.clear()
+                lost = [(task, exc) for task, exc in lost if not task.done]
+                if len(lost) > 1:  # which one killed it is unknown: none is charged
+                    for task, _ in lost:
+                        task.suspect = True
+                    lost = [(task, None) for task, _ in lost]
+            for task, exc in lost:
+                self._lose(task, exc)
             self.pool.recover()
             self._shared = self.pool.put(self._local_shared)
 
