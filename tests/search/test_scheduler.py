@@ -238,17 +238,27 @@ def test_a_killed_worker_costs_its_fits_only(tmp_path, warm_loky_workers):
 
 @pytest.mark.slow
 def test_a_fit_that_always_kills_its_worker_is_a_failed_fit(warm_loky_workers):
-    estimator = Quadratic(always_die_above=0.5, main_pid=os.getpid())
-    search = BayesSearchCV(estimator, {"x": [0.0, 0.9]}, n_iter=2, cv=toy_cv(), n_jobs=2,
-                           random_state=0)
-    with pytest.warns(RuntimeWarning, match="killed its worker 3 times"):
+    # the fits last long enough that others are in flight when one kills its
+    # worker: they are lost with it, but never charged for it
+    estimator = Quadratic(always_die_above=0.5, main_pid=os.getpid(), sleep=0.2)
+    search = BayesSearchCV(estimator, {"x": [0.0, 0.9, 0.3, 0.45]}, n_iter=4, cv=toy_cv(),
+                           n_jobs=2, random_state=0)
+    with pytest.warns(RuntimeWarning, match="killed its worker 3 times") as record:
         _fit(search, "loky")
+    assert sum("killed its worker" in str(w.message) for w in record) == 1
     results = search.cv_results_
     failed = [p["x"] for p, s in zip(results["params"], results["mean_test_score"])
               if not np.isfinite(s)]
     assert failed == [0.9]
     assert np.isfinite(results["split1_test_score"]).all()  # only fold 0 died
-    assert search.best_params_ == {"x": 0.0}
+    assert search.n_lost_fits_ >= 3
+    # the other candidates' scores are those of an undisturbed run
+    reference = BayesSearchCV(Quadratic(), {"x": [0.0, 0.9, 0.3, 0.45]}, n_iter=4, cv=toy_cv(),
+                              n_jobs=1, random_state=0).fit(*toy_data())
+    ok = np.isfinite(results["mean_test_score"])
+    assert results["params"] == reference.cv_results_["params"]
+    assert_array_equal(results["mean_test_score"][ok], reference.cv_results_["mean_test_score"][ok])
+    assert search.best_params_ == reference.best_params_
 
 
 def test_other_joblib_backends_run_in_batches_with_the_same_results():
