@@ -215,8 +215,9 @@ class Evaluations:
             self._running[self.pool.submit(run_fit, self._shared, task.args)] = task
         if self._local is not None and self._local_future is None:
             task = None
-            if self._queue and not self._queue[0][2].suspect:  # (a suspect might kill
-                _, _, task = heapq.heappop(self._queue)        # this process)
+            # never a suspect: it might kill this process
+            if self._queue and not self._queue[0][2].suspect:
+                _, _, task = heapq.heappop(self._queue)
             elif not self._queue:
                 # Nothing queued: run a copy of the first task still on the pool
                 # (waiting for a starting worker, or slow); whichever copy ends
