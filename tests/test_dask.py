@@ -219,3 +219,22 @@ def test_a_cluster_down_to_one_worker_thread_still_runs_the_fits(client, monkeyp
         assert open_pool(-1).kind == "dask"
         assert open_pool(1).kind == "dask"
 
+
+
+def test_dask_and_loky_work_in_one_process_in_any_order(client):
+    """scikit-learn's loky work, sktune's searches on the cluster and on loky, in
+    turn, on data above joblib's memory-mapping threshold: each search's results
+    are those of the same search alone (tests/test_parallel_sequences.py)."""
+    from _sequence_helpers import SKLEARN_WORK, SKTUNE_SEARCHES, large_data, results
+
+    X, y = large_data()
+    alone = {name: results(SKTUNE_SEARCHES[name]().set_params(n_jobs=1).fit(X, y))
+             for name in ("bayes", "hyperband")}
+    steps = [("loky", "cross_validate"), ("dask", "bayes"), ("loky", "bayes"),
+             ("dask", "grid"), ("dask", "hyperband"), ("loky", "hyperband")]
+    for backend, step in steps:
+        with parallel_config(backend=backend):
+            if step in SKLEARN_WORK:
+                SKLEARN_WORK[step](X, y)
+            else:
+                assert results(SKTUNE_SEARCHES[step]().fit(X, y)) == alone[step], (backend, step)

@@ -12,10 +12,10 @@ joblib backend          pool
 one job, sequential     :class:`InlinePool`: each task runs in the calling thread
 ``threading``           :class:`ThreadPool`: a ``ThreadPoolExecutor``
 ``loky`` (default)      :class:`LokyPool`: joblib's reusable loky executor, with
-                        its memory-mapping of large arrays and its worker
-                        environment (threads per worker), shared with sklearn's
-                        own ``Parallel`` calls, so workers stay warm across
-                        searches
+                        its memory-mapping of large arrays (into a folder of
+                        the search's own) and its worker environment (threads
+                        per worker), shared with sklearn's own ``Parallel``
+                        calls, so workers stay warm across searches
 ``dask``                :class:`DaskPool`: the backend's ``distributed.Client``;
                         the data are scattered once
 anything else           :class:`JoblibPool`: batches through ``joblib.Parallel``
@@ -191,7 +191,12 @@ class LokyPool(_ExecutorPool):
     def submit(self, fn, *args):
         if self._executor is None:
             self._open()
-        return self._executor.submit(fn, *args)
+        # Large arrays are memory-mapped into the folder of the manager's
+        # *current* context, which the last joblib.Parallel on this (shared)
+        # executor set to its own and then deleted: point it at this search's
+        # folder as the task is pickled, as Parallel does for its batches.
+        task = _InContext(fn, self._executor._temp_folder_manager, self._context)
+        return self._executor.submit(task, *args)
 
     def _open(self):
         """The executor with the arguments ``joblib.Parallel(n_jobs)`` would give it
@@ -228,6 +233,32 @@ class LokyPool(_ExecutorPool):
                 manager._clean_temporary_resources(context_id=self._context, force=False)
             except Exception:  # noqa: BLE001 - cleaning up only, never fatal
                 pass
+
+
+class _InContext:
+    """``fn``, pickled for a loky worker with the memory-mapping context set.
+
+    joblib's memmapping reducers write large arrays into
+    ``manager.resolve_temp_folder_name()``, the folder of the context last
+    made current; loky pickles a task's function before its arguments, in
+    one feeder thread, so making this search's context current in the
+    function's ``__reduce__`` sends its arrays to this search's folder
+    (``joblib.Parallel`` does the same in its batches' reducer). The worker
+    receives ``fn`` itself.
+    """
+
+    __slots__ = ("fn", "manager", "context")
+
+    def __init__(self, fn, manager, context):
+        self.fn, self.manager, self.context = fn, manager, context
+
+    def __reduce__(self):
+        self.manager.set_current_context(self.context)
+        return _identity, (self.fn,)
+
+
+def _identity(value):
+    return value
 
 
 class DaskPool(_Pool):
