@@ -209,9 +209,102 @@ def test_dropout_layers_present_only_when_dropout_positive(module, digits_data):
         kw["module__channels"] = (2,)
     with_dropout = _fast(NeuralNetClassifier, dropout=0.3, **kw).fit(X[:100], y[:100])
     drops = _layers(with_dropout.module_, nn.Dropout)
-    assert len(drops) >= 2 and all(d.p == 0.3 for d in drops)
+    # MLP: after each of the 2 hidden layers; ResidualMLP: one per block; ConvNet:
+    # before each of its 3 Linear layers (the first on the flattened features)
+    assert len(drops) == (3 if module is ConvNet else 2) and all(d.p == 0.3 for d in drops)
     without = _fast(NeuralNetClassifier, dropout=0.0, **kw).fit(X[:100], y[:100])
     assert _layers(without.module_, nn.Dropout) == []
+
+
+def _convnet(hidden, dropout, channels=(4,)):
+    """A ConvNet on 8x8 digits and its modules in the order forward runs them."""
+    net = ConvNet(64, 10, channels=channels, hidden_layer_sizes=hidden, dropout=dropout)
+    order = [*net.features, *net.classifier.layers]
+    leaves = [m for m in net.modules() if not list(m.children())]
+    assert leaves == order  # forward is classifier(features(X)): nothing else runs
+    return net, order
+
+
+@pytest.mark.parametrize("hidden, head", [
+    ((), [nn.Flatten, nn.Dropout, nn.Linear]),
+    ((64,), [nn.Flatten, nn.Dropout, nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]),
+], ids=["no hidden layer", "one hidden layer"])
+def test_convnet_dropout_sits_before_each_fully_connected_layer(hidden, head):
+    convs = [nn.Conv2d, nn.ReLU, nn.MaxPool2d]
+    net, order = _convnet(hidden, 0.25)
+    assert [type(m) for m in order] == convs + head
+    assert [m.p for m in order if isinstance(m, nn.Dropout)] == [0.25] * len(hidden + (1,))
+    # dropout=0: the same layers without any Dropout (nor an Identity in its place)
+    _, plain = _convnet(hidden, 0.0)
+    assert [type(m) for m in plain] == convs + [t for t in head if t is not nn.Dropout]
+
+
+@pytest.mark.parametrize("hidden", [(), (64,)], ids=["no hidden layer", "one hidden layer"])
+def test_convnet_drops_each_linear_layers_input_in_train_mode_only(hidden):
+    p = 0.5
+    torch.manual_seed(0)
+    net, order = _convnet(hidden, p)
+    linears = [i for i, m in enumerate(order) if isinstance(m, nn.Linear)]
+    seen = {}
+    for i in linears:  # what reaches each Dropout, and what the Linear after it reads
+        order[i - 2].register_forward_hook(lambda m, a, out, i=i: seen.update({(i, "in"): out}))
+        order[i].register_forward_hook(lambda m, a, out, i=i: seen.update({(i, "read"): a[0]}))
+    X = torch.rand(32, 64)
+    with torch.no_grad():
+        net.train()
+        train_out = net(X)
+        for i in linears:
+            before, read = seen[i, "in"], seen[i, "read"]
+            kept = read != 0
+            torch.testing.assert_close(read[kept], before[kept] / (1 - p))
+            dropped = (before != 0) & ~kept
+            assert 0.3 < dropped.sum() / (before != 0).sum() < 0.7
+        net.eval()
+        assert not torch.equal(net(X), train_out)
+        for i in linears:
+            assert torch.equal(seen[i, "read"], seen[i, "in"])
+        no_dropout = net.features[:-1]  # the convolutions and Flatten
+        torch.testing.assert_close(net(X), net.classifier(no_dropout(X.reshape(-1, 1, 8, 8))))
+    # without dropout, training mode changes nothing
+    plain, _ = _convnet(hidden, 0.0)
+    with torch.no_grad():
+        assert torch.equal(plain.train()(X), plain.eval()(X))
+
+
+@pytest.mark.parametrize("dropout, linears", [(0.0, [0, 2]), (0.3, [0, 3])])
+def test_convnet_dropout_keeps_parameter_names(dropout, linears):
+    # the Dropout on the flattened features (issue 37) ends `features`, after Flatten, so
+    # state_dicts saved before it (persistence loads them strictly, and the optimiser's
+    # state by parameter order) still load, and names in freeze patterns still fit
+    from sktune.nets._finetune import find_head, layers
+
+    net, _ = _convnet((64,), dropout, channels=(4, 8))
+    assert list(net.state_dict()) == [
+        f"{layer}.{kind}" for layer in ["features.0", "features.3",
+                                        *(f"classifier.layers.{i}" for i in linears)]
+        for kind in ("weight", "bias")]
+    before = ConvNet(64, 10, channels=(4, 8), dropout=dropout)
+    before.features = nn.Sequential(*(m for m in before.features  # the layout before
+                                      if not isinstance(m, nn.Dropout)))
+    assert str(net.load_state_dict(before.state_dict())) == "<All keys matched successfully>"
+    assert [name for name, _ in layers(net)] == ["features", "classifier"]
+    assert find_head(net)[0] == f"classifier.layers.{linears[-1]}"
+    assert isinstance(net.get_submodule("features.0"), nn.Conv2d)
+
+
+def test_residual_mlp_widths_and_dropout_placement():
+    net = ResidualMLP(4, 3, hidden_layer_sizes=(8, 6), dropout=0.2)
+    assert (net.stem.in_features, net.stem.out_features) == (4, 8)
+    widths = [(b.fc1.in_features, b.fc1.out_features, b.fc2.out_features) for b in net.blocks]
+    assert widths == [(8, 6, 6), (6, 6, 6)]  # block i: width i -> i + 1, the last keeps it
+    first, last = net.blocks
+    assert isinstance(first.skip, nn.Linear) and first.skip.bias is None
+    assert isinstance(last.skip, nn.Identity)
+    assert [type(m) for m in net.head] == [nn.LayerNorm, nn.ReLU, nn.Linear]
+    assert [n for n, m in net.named_modules() if isinstance(m, nn.Dropout)] == [
+        "blocks.0.drop", "blocks.1.drop"]
+    assert all(isinstance(b.drop, nn.Identity)
+               for b in ResidualMLP(4, 3, hidden_layer_sizes=(8, 6)).blocks)
 
 
 def test_dropout_is_off_at_prediction(binary_data):

@@ -140,3 +140,44 @@ def test_reinit_head_finds_the_sequence_models_output_layer(tokens):
                               random_state=0).fit(X_train, three)
     assert est.module_.head.out_features == 3
     assert torch.equal(est.module_.inputs.embedding.weight, src.module_.inputs.embedding.weight)
+
+
+def _hook_input(module, into, key):
+    module.register_forward_hook(lambda m, args, out: into.update({key: args[0]}))
+
+
+def test_rnn_dropout_between_recurrent_layers_and_before_head():
+    stacked = RNN(64, 10, input_shape=(8, 8), hidden_size=16, num_layers=2, dropout=0.5)
+    assert stacked.rnn.dropout == 0.5 and isinstance(stacked.drop, torch.nn.Dropout)
+    one = RNN(64, 10, input_shape=(8, 8), hidden_size=16, dropout=0.5)
+    assert one.rnn.dropout == 0.0 and one.drop.p == 0.5  # torch warns on 1 layer with dropout
+    none = RNN(64, 10, input_shape=(8, 8), hidden_size=16, num_layers=2)
+    assert none.rnn.dropout == 0.0 and isinstance(none.drop, torch.nn.Identity)
+    assert not any(isinstance(m, torch.nn.Dropout) for m in none.modules())
+    # in train mode the head reads the pooled state with dropout; in eval mode as it is
+    torch.manual_seed(0)
+    seen = {}
+    _hook_input(one.head, seen, "head")
+    X = torch.rand(64, 8, 8)
+    with torch.no_grad():
+        one.eval()(X)
+        pooled = seen["head"]
+        one.train()(X)  # one recurrent layer: nothing random before the pooling
+    kept = seen["head"] != 0
+    torch.testing.assert_close(seen["head"][kept], pooled[kept] / 0.5)
+    assert 0.3 < 1 - kept.float().mean() < 0.7
+
+
+def test_transformer_dropout_only_inside_the_encoder_layers():
+    net = Transformer(64, 10, input_shape=(8, 8), d_model=16, dim_feedforward=32, dropout=0.3)
+    drops = {n: m.p for n, m in net.named_modules() if isinstance(m, torch.nn.Dropout)}
+    assert drops == {f"encoder.layers.{i}.{name}": 0.3
+                     for i in range(2) for name in ("dropout", "dropout1", "dropout2")}
+    assert all(layer.self_attn.dropout == 0.3 for layer in net.encoder.layers)
+    # nothing between the pooled encoder output and head, even in train mode
+    seen = {}
+    _hook_input(net.head, seen, "head")
+    net.encoder.register_forward_hook(lambda m, args, out: seen.update(encoded=out))
+    with torch.no_grad():
+        net.train()(torch.rand(4, 8, 8))
+    torch.testing.assert_close(seen["head"], seen["encoded"][:, 1:].mean(dim=1))

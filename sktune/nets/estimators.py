@@ -20,7 +20,10 @@ _PARAMETERS_DOC = """
     activation : {'relu', 'tanh', 'logistic', 'gelu', 'identity'}, default='relu'
         Hidden-layer non-linearity.
     dropout : float in [0, 1), default=0.0
-        Dropout probability between hidden layers.
+        Dropout probability, passed to ``module``: :class:`~sktune.modules.MLP`
+        drops after each hidden activation, :class:`~sktune.modules.ConvNet`
+        also on its flattened convolution features (each module's docstring
+        says where).
     module : torch.nn.Module subclass, nn.Module instance or None, default=None
         The network class; None is :class:`sktune.modules.MLP`. Its
         constructor receives whichever of ``n_features``, ``n_outputs``,

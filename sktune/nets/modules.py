@@ -51,7 +51,11 @@ class MLP(nn.Module):
     activation : {'relu', 'tanh', 'logistic', 'gelu', 'identity'}, default='relu'
         Non-linearity after each hidden layer.
     dropout : float, default=0.0
-        Dropout probability after each hidden activation.
+        Dropout probability after each hidden activation (so before every
+        ``Linear`` but the first); 0 adds no ``Dropout`` layer. The
+        ``Linear`` layers' indices in ``layers`` count the ``Dropout``
+        layers: ``layers.0``, ``layers.2``, ... without dropout,
+        ``layers.0``, ``layers.3``, ... with it.
 
     Examples
     --------
@@ -80,7 +84,7 @@ class MLP(nn.Module):
 
 
 class _ResidualBlock(nn.Module):
-    """Pre-norm residual block: ``x + W2 act(W1 norm(x))``, projecting when widths differ."""
+    """Pre-norm residual block ``skip(x) + fc2(drop(act(fc1(norm(x)))))``, skip projecting."""
 
     def __init__(self, width_in, width_out, activation, dropout):
         super().__init__()
@@ -104,11 +108,19 @@ class ResidualMLP(nn.Module):
     n_features, n_outputs : int
         Input and output sizes.
     hidden_layer_sizes : tuple of int, default=(128, 128)
-        Width of each residual block (an input projection feeds the first).
+        One residual block per entry; at least one. A linear input
+        projection maps the ``n_features`` to the first width, block ``i``
+        maps width ``i`` to width ``i + 1`` (the last block keeps its
+        width), with a bias-free linear projection on the skip path where
+        the widths differ. Equal widths (the default) give blocks of one
+        width throughout.
     activation : str, default='relu'
-        Non-linearity inside each block.
+        Non-linearity inside each block (between its two ``Linear``
+        layers) and in the head, before the output layer (a key of
+        ``ACTIVATIONS``).
     dropout : float, default=0.0
-        Dropout probability inside each block.
+        Dropout probability inside each block, after its activation (on the
+        residual branch only, not the skip path); none in the stem or head.
 
     Examples
     --------
@@ -165,14 +177,39 @@ class ConvNet(nn.Module):
         ``n_features`` (64 -> ``(1, 8, 8)`` for sklearn's digits).
     channels : tuple of int, default=(16, 32)
         Output channels of each ``conv 3x3 -> activation -> max-pool 2`` stage
-        (pooling stops once the image is 1 pixel wide).
+        (a stage pools only while both sides of the image are at least 2
+        pixels).
     hidden_layer_sizes : tuple of int, default=(64,)
-        Fully connected layers after the convolutions.
+        Widths of the hidden fully connected layers between the flattened
+        convolution features and the output layer; ``()`` puts the output
+        layer directly on the features.
     activation : str, default='relu'
         Non-linearity after each convolution and hidden layer (a key of
         ``ACTIVATIONS``).
     dropout : float, default=0.0
-        Dropout before each fully connected layer.
+        Dropout probability before each fully connected layer: on the
+        flattened convolution features and after each hidden activation,
+        so the head reads ``Flatten -> Dropout -> Linear -> activation ->
+        Dropout -> ... -> Linear``. None on the convolutions' feature maps.
+        0 adds no ``Dropout`` layer. The flattened features are where common
+        CNN heads drop (Keras' ``Flatten -> Dropout -> Dense``, AlexNet's
+        classifier): they are the widest input of the head, feeding its
+        largest weight matrix, and with ``hidden_layer_sizes=()`` they are
+        the only place dropout can go.
+
+    Attributes
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)`` that flat rows are reshaped to.
+    features : torch.nn.Sequential
+        The convolution stages, then ``Flatten`` and, when ``dropout > 0``,
+        the ``Dropout`` on the flattened features. It comes last and has no
+        parameters, so the parameter names (``features.0.weight`` for the
+        first convolution, ``classifier.layers.0.weight``, ...) are the same
+        with and without it.
+    classifier : MLP
+        The fully connected layers, output layer included
+        (``classifier.layers``).
 
     Examples
     --------
@@ -202,7 +239,11 @@ class ConvNet(nn.Module):
                 convs.append(nn.MaxPool2d(2))
                 h, w = h // 2, w // 2
             c = out_channels
-        self.features = nn.Sequential(*convs, nn.Flatten())
+        # The dropout on the flattened features (no parameters) ends `features`, so
+        # the convolutions' and the classifier's parameter names stay those of
+        # the network without it (saved state_dicts and freeze patterns still fit).
+        flat = [nn.Flatten(), nn.Dropout(dropout)] if dropout > 0 else [nn.Flatten()]
+        self.features = nn.Sequential(*convs, *flat)
         self.classifier = MLP(c * h * w, n_outputs, hidden_layer_sizes, activation, dropout)
 
     def forward(self, X):

@@ -112,7 +112,10 @@ class RNN(nn.Module):
     bidirectional : bool, default=False
         Read the sequence both ways (outputs concatenated).
     dropout : float, default=0.0
-        Dropout between recurrent layers and before the output layer.
+        Dropout probability between recurrent layers (torch's ``dropout``
+        of the GRU/LSTM, so only with ``num_layers > 1``) and on what the
+        output layer reads (``drop``, before ``head``); 0 adds no
+        ``Dropout`` layer. None on the inputs or embedding.
     pooling : {'last', 'mean', 'max'}, default='last'
         What the output layer reads: the last hidden state (of each
         direction), or the mean or maximum of the outputs over the steps.
@@ -205,8 +208,11 @@ class Transformer(nn.Module):
     dim_feedforward : int, default=128
         Width of each layer's feed-forward block.
     dropout : float, default=0.1
-        Dropout in attention and feed-forward blocks (the estimators pass
-        their ``dropout``).
+        Dropout probability in each encoder layer (torch's
+        ``TransformerEncoderLayer``): on the attention weights, inside the
+        feed-forward block, and on each block's output before it is added
+        to the residual stream. None on the inputs or before ``head``. The
+        estimators pass their ``dropout`` (default 0.0).
     pooling : {'mean', 'max', 'cls'}, default='mean'
         What the output layer reads: the mean or maximum over the real
         steps, or a learned class token's output.
@@ -215,6 +221,8 @@ class Transformer(nn.Module):
     padding_idx : int or None, default=0
         Token id of padding: masked out of attention and pooling.
 
+    Notes
+    -----
     Sinusoidal position codes are added to the inputs, so the model sees
     the order of the steps and takes sequences of any length.
 
