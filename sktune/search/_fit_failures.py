@@ -66,28 +66,35 @@ def collect_fit_failures(error_score, owner=None):
     """Record failed fits of every round; warn once at the end, raise if all failed."""
     _install()
     collected = {"fits": 0, "errors": Counter(), "owner": owner, "score_names": None,
-                 "pending": []}
+                 "pending": [], "error_score": error_score}
     token = _collector.set(collected)
     try:
         yield collected
     finally:
         _collector.reset(token)
     raise_if_all_failed(collected)
-    n_failed = sum(collected["errors"].values())
-    if not n_failed:
-        return
-    details = _details(collected)
-    warnings.warn(
-        f"{n_failed} of {collected['fits']} fits failed; their scores were set to "
-        f"error_score={error_score!r} and the search went on. The most frequent "
-        f"errors:\n{details}",
-        FitFailedWarning,
-    )
+    if sum(collected["errors"].values()):
+        warnings.warn(_sklearn_text(collected, error_score, _WENT_ON), FitFailedWarning)
 
 
-def _details(collected):
-    return "\n".join(f"{'-' * 80}\n{n} fits failed with the following error:\n{err}"
-                     for err, n in collected["errors"].most_common(3))
+_WENT_ON = ("(sktune: the search went on; a round where every fit fails does not stop a "
+            "sequential search, and a failed candidate steers its proposals away.)")
+
+
+def _sklearn_text(collected, error_score, detail):
+    """scikit-learn's own warning or error text for the fits recorded so far
+    (code matches on it), with sktune's ``detail`` after its first sentence."""
+    results = [{"fit_error": e} for e, n in collected["errors"].items() for _ in range(n)]
+    results += [{"fit_error": None}] * (collected["fits"] - len(results))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _original(results, error_score)
+        text = str(caught[-1].message)
+    except ValueError as exc:
+        text = str(exc)
+    head, sep, rest = text.lstrip("\n").partition("\n")
+    return f"\n{head}\n{detail}{sep}{rest}"
 
 
 def raise_if_all_failed(collected=None):
@@ -95,7 +102,5 @@ def raise_if_all_failed(collected=None):
     collected = _collector.get() if collected is None else collected
     n_failed = 0 if collected is None else sum(collected["errors"].values())
     if n_failed and n_failed == collected["fits"]:
-        raise ValueError(
-            f"All the {n_failed} fits failed; the model is very likely misconfigured. "
-            f"Set error_score='raise' to see the first error.\n{_details(collected)}"
-        )
+        raise ValueError(_sklearn_text(collected, collected["error_score"],
+                                       "(sktune: over all the rounds of the search.)"))

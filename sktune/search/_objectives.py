@@ -21,8 +21,10 @@ class Objectives:
     ----------
     names : list of str
         The objectives as the user named them.
-    metrics : list of str
-        The score metrics of ``cv_results_`` (``["score"]`` for one metric).
+    metrics : list of str or None
+        The score metrics of ``cv_results_`` (``["score"]`` for one metric);
+        None for a callable ``scoring``, whose metrics are known from its first
+        result on (:meth:`check_returned`).
     scoring : str, callable, list, tuple, dict or None
         The search's ``scoring`` (a single metric may be named by its string).
     """
@@ -35,10 +37,10 @@ class Objectives:
             )
         names = list(names)
         single = metrics == ["score"]
-        allowed = set(metrics) | set(TIMES) | ({scoring} if single and isinstance(scoring, str)
-                                               else set())
+        allowed = set(metrics or ()) | set(TIMES) | (
+            {scoring} if single and isinstance(scoring, str) else set())
         for name in names:
-            if not isinstance(name, str) or name not in allowed:
+            if not isinstance(name, str) or (metrics is not None and name not in allowed):
                 raise ValueError(
                     f"Unknown objective {name!r}: objectives name metrics of scoring "
                     f"({', '.join(repr(m) for m in metrics)}), maximised, or "
@@ -62,6 +64,17 @@ class Objectives:
 
     def __len__(self):
         return len(self.keys)
+
+    def check_returned(self, metrics):
+        """Raise unless the score objectives are among ``metrics``, the names a
+        callable scorer returned (``["score"]`` for a number)."""
+        for key, up in zip(self.keys, self.maximised):
+            if up and key not in metrics:
+                raise ValueError(
+                    f"Unknown objective {key!r}: the scorer returned the metrics "
+                    f"{', '.join(repr(m) for m in metrics)}; objectives name those, "
+                    f"maximised, or {' / '.join(repr(t) for t in TIMES)}, minimised."
+                )
 
     @property
     def first_metric(self):

@@ -168,6 +168,7 @@ class RoundBasedSearchCV(BaseSearchCV):
         routed = self._get_routed_params_for_fit(params)
         scorers, _ = self._get_scorers()
         splits = list(cv.split(X, y, **routed.splitter.split))
+        _check_splits(splits, self.n_splits_)
         kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
                       score_params=routed.scorer.score,
                       return_train_score=self.return_train_score, return_n_test_samples=True,
@@ -193,17 +194,18 @@ class RoundBasedSearchCV(BaseSearchCV):
         return drawn if session is None else session.seeds(drawn)
 
     def _optimised_metric(self, results):
-        """The ``cv_results_`` key of the score the search maximises."""
+        """The ``cv_results_`` key of the score the search maximises: the only
+        metric; with several, the one ``refit`` names, else (``refit=False`` or a
+        callable) the first of ``scoring``."""
         if "mean_test_score" in results:
             return "mean_test_score"
-        key = f"mean_test_{self.refit}"
-        if isinstance(self.refit, str) and key in results:
-            return key
-        metrics = sorted(k[len("mean_test_"):] for k in results if k.startswith("mean_test_"))
-        raise ValueError(
-            f"With several scoring metrics {type(self).__name__} needs to know which one "
-            f"to optimise: set refit to one of {metrics}; got refit={self.refit!r}."
-        )
+        metrics = [k[len("mean_test_"):] for k in results if k.startswith("mean_test_")]
+        if isinstance(self.refit, str) and self.refit in metrics:
+            return f"mean_test_{self.refit}"
+        # scikit-learn's error for a refit that names no metric (a callable scorer
+        # returning a dict: its names are known from the first fit on)
+        self._check_refit_for_multimetric(metrics)
+        return f"mean_test_{metrics[0]}"
 
     def _callback_list(self):
         callbacks = []
@@ -252,10 +254,13 @@ class RoundBasedSearchCV(BaseSearchCV):
         del self._round_scores, self._best_scores
         raise_if_all_failed()  # before sklearn refits a failing estimator
         for key in (k for k in results if k.startswith(("mean_test_", "mean_train_"))):
-            bad = ~np.isfinite(np.asarray(results[key], dtype=float))
-            if bad.any():
-                warnings.warn(f"{int(bad.sum())} of {bad.size} candidates have a non-finite "
-                              f"{key[len('mean_'):]}.", UserWarning)
+            means = np.asarray(results[key], dtype=float)
+            bad = ~np.isfinite(means)
+            if bad.any():  # scikit-learn's sentence first (code matches on it), then ours
+                kind = key.split("_")[1]
+                warnings.warn(f"One or more of the {kind} scores are non-finite: {means} "
+                              f"({int(bad.sum())} of {bad.size} candidates have a non-finite "
+                              f"{key[len('mean_'):]}).", UserWarning)
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
         # sklearn warns about non-finite scores whenever results are formatted,
@@ -304,6 +309,16 @@ class RoundBasedSearchCV(BaseSearchCV):
                 return np.full(len(outcomes), np.nan)
             values.append(float(score))
         return np.asarray(values, dtype=float)
+
+
+def _check_splits(splits, n_splits):
+    """scikit-learn's checks of the folds (``evaluate_candidates``), before any fit."""
+    if len(splits) != n_splits:
+        raise ValueError(f"cv.split and cv.get_n_splits return inconsistent results. "
+                         f"Expected {n_splits} splits, got {len(splits)}")
+    if not splits:
+        raise ValueError("No fits were performed. Was the CV iterator empty? Were there no "
+                         "candidates?")
 
 
 def _rank_train_scores(results):

@@ -58,10 +58,15 @@ class BayesSearchCV(RoundBasedSearchCV):
         PI/LCB acquisitions) raise at ``fit`` saying what to use instead. See
         docs/migrating.md.
     n_iter : int, default=50
-        Candidates per sub-space (unless given in ``search_spaces``).
+        Candidates per sub-space (unless given in ``search_spaces``). A
+        finite sub-space of at most ``n_iter`` points (lists, small integer
+        ranges) is evaluated whole, each point once, in ``GridSearchCV``'s
+        order (with a warning when ``n_iter`` is larger, as
+        ``RandomizedSearchCV``'s).
     scoring : str, callable, list, tuple or dict, default=None
         As in ``GridSearchCV``. With several metrics, the one named by
-        ``refit`` is optimised.
+        ``refit`` is optimised; with ``refit=False`` or a callable, the first
+        of ``scoring``.
     n_jobs : int, default=None
         Parallel fits, on the active joblib backend (loky processes by
         default, threads or Dask under ``joblib.parallel_config``). At most
@@ -76,9 +81,9 @@ class BayesSearchCV(RoundBasedSearchCV):
         knows a little less. Also the size of a round: callbacks, ``verbose``,
         ``n_rounds_`` and the checkpoint see ``n_points`` candidates at a time,
         as in scikit-optimize.
-    refit : bool or str, default=True
-        As in ``GridSearchCV``; with multi-metric scoring it must name the
-        metric to optimise.
+    refit : bool, str or callable, default=True
+        As in ``GridSearchCV`` (with multi-metric scoring: a metric's name,
+        a callable or False).
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV``. The folds are drawn once and reused by every
         round, even for a shuffling splitter without a seed.
@@ -268,7 +273,10 @@ scorer_, n_splits_, refit_time_, multimetric_
         if self.objectives is None:
             return None
         scorers, _ = self._get_scorers()
-        metrics = sorted(scorers._scorers) if hasattr(scorers, "_scorers") else ["score"]
+        if callable(self.scoring):  # its metrics are known from its first result
+            metrics = None
+        else:
+            metrics = sorted(scorers._scorers) if hasattr(scorers, "_scorers") else ["score"]
         return Objectives(self.objectives, metrics, self.scoring)
 
     def _multi_objective(self):
@@ -283,6 +291,10 @@ scorer_, n_splits_, refit_time_, multimetric_
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
         results = super()._format_results(candidate_params, n_splits, out, more_results)
+        if getattr(self, "_objectives", None) is not None:
+            # a callable scorer's metric names are known from its first results on
+            self._objectives.check_returned(
+                [k[len("mean_test_"):] for k in results if k.startswith("mean_test_")])
         if self._multi_objective():
             mask = np.zeros(len(results["params"]), dtype=bool)
             mask[self._objectives.front(results)] = True
@@ -306,7 +318,29 @@ scorer_, n_splits_, refit_time_, multimetric_
 
         Fewer are evaluated if a callback stops the search.
         """
-        return sum(n_iter or self.n_iter for _, n_iter in parse_search_spaces(self.search_spaces))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # fit says it
+            plan, _ = self._plan(parse_search_spaces(self.search_spaces))
+        return sum(n for _, n in plan)
+
+    def _plan(self, spaces):
+        """``[(space, n_candidates)]`` and each sub-space's grid: a finite
+        sub-space of at most ``n_iter`` points is evaluated whole, once per
+        point, in ``ParameterGrid`` order (what ``GridSearchCV`` does); its grid
+        is None otherwise (the optimiser proposes)."""
+        plan, grids = [], []
+        for space, n_iter in spaces:
+            n_iter = n_iter or self.n_iter
+            grid = space.grid() if space.n_points <= n_iter else None
+            if grid is not None and len(grid) < n_iter:
+                warnings.warn(  # scikit-learn's RandomizedSearchCV says the same
+                    f"The total space of parameters {len(grid)} is smaller than "
+                    f"n_iter={n_iter}. Running {len(grid)} iterations. For exhaustive "
+                    "searches, use GridSearchCV. (BayesSearchCV evaluates each point once, "
+                    "in GridSearchCV's order.)", UserWarning, stacklevel=6)
+            plan.append((space, n_iter if grid is None else len(grid)))
+            grids.append(grid)
+        return plan, grids
 
     @property
     def optimizer_results_(self):
@@ -330,7 +364,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         stoppers = self._callback_list()
         rng = check_random_state(self.random_state)
         seeds = self._seeds(rng.randint(np.iinfo(np.int32).max, size=len(spaces)))
-        plan = [(space, n_iter or self.n_iter) for space, n_iter in spaces]
+        plan, grids = self._plan(spaces)
         session = getattr(self, "_checkpoint_session", None)
         if self.asynchronous and session is not None:
             raise ValueError(
@@ -362,7 +396,9 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.optimizer_time_ = 0.0
         evaluations = self._open_evaluations(cv, n_candidates=n_total)
         self._warn_idle(evaluations.n_workers, evaluations.n_splits)
-        n_design = [opt.n_initial_points for opt in self.optimizers_]
+        # a sub-space evaluated whole depends on no result: all its points are design
+        n_design = [opt.n_initial_points if grid is None else len(grid)
+                    for opt, grid in zip(self.optimizers_, grids)]
         round_of = {k: (r, pos) for r, ks in enumerate(rounds) for pos, k in enumerate(ks)}
         proposed, contexts, told = [], {}, set()
         prefix, emitted_rounds, stop, results = 0, 0, False, None
@@ -385,7 +421,8 @@ scorer_, n_splits_, refit_time_, multimetric_
                     elif k - self.n_points <= prefix:  # exactly candidates 0..k-n_points-1
                         self._tell(range(k - self.n_points), owner, proposed, evaluations, told)
                     # (else k is a design point, which depends on no result)
-                    point = self.optimizers_[s].ask()
+                    point = (self.optimizers_[s].ask() if grids[s] is None
+                             else grids[s][k - first[s]])
                     self.optimizer_time_ += time.perf_counter() - tick
                     proposed.append(point)
                     r, pos = round_of[k]

@@ -81,11 +81,12 @@ class HyperbandSearchCV(RoundBasedSearchCV):
         finds ``'<step>__epochs'`` of the last step.
     scoring : str, callable, list, tuple or dict, default=None
         As in ``GridSearchCV``; with several metrics ``refit`` names the one
-        that ranks candidates.
+        that ranks candidates (with ``refit=False`` or a callable: the first
+        of ``scoring``).
     n_jobs : int, default=None
         Parallel fits, on the active joblib backend (loky, threads, Dask),
         each started as soon as a worker is free.
-    refit : bool or str, default=True
+    refit : bool, str or callable, default=True
         As in ``GridSearchCV``.
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV``; folds are drawn once for all rungs.

@@ -31,6 +31,7 @@ other frozen scipy distributions    ``Distribution(dist)``
 ==================================  ==========================================
 """
 
+import itertools
 import math
 import numbers
 from collections.abc import Mapping
@@ -855,6 +856,34 @@ Integer(low=1, high=4, prior='uniform'), 'hidden': Categorical(categories=[(32,)
         """Number of distinct points (``math.inf`` if any dimension is
         continuous or unbounded)."""
         return math.prod(dim.n_values for dim in self.dimensions)
+
+    def grid(self):
+        """Every point of a finite space, in scikit-learn's ``ParameterGrid``
+        order: parameters sorted by name, the last one varying fastest, each
+        dimension's values in their order (a categorical's as given).
+
+        Returns
+        -------
+        points : list of dict or None
+            ``n_points`` dicts, or None if the space is continuous or has a
+            dimension of more than 64 values.
+
+        Examples
+        --------
+        >>> from sktune.search.space import Space
+        >>> Space({"kernel": ["rbf", "linear"], "C": [1, 10]}).grid()
+        [{'C': 1, 'kernel': 'rbf'}, {'C': 1, 'kernel': 'linear'}, \
+{'C': 10, 'kernel': 'rbf'}, {'C': 10, 'kernel': 'linear'}]
+        """
+        values = {}
+        for dim in self.dimensions:
+            choices = dim._choices()
+            if choices is None or not math.isfinite(dim.n_values):
+                return None
+            values[dim.name] = dim.inverse_transform(choices)
+        names = sorted(values)
+        return [dict(zip(names, combo))
+                for combo in itertools.product(*(values[n] for n in names))]
 
     # -- conversions ---------------------------------------------------------
     def rvs(self, n_samples=1, random_state=None):
