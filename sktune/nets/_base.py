@@ -713,6 +713,19 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
+    def __sklearn_clone__(self):
+        """scikit-learn's clone, except that a pretrained ``module`` instance is
+        kept by reference, not deep-copied: no fit changes it (each fit trains
+        a copy of what trains, docs/large-networks.md), and a search clones the
+        estimator for every candidate and fold."""
+        if not isinstance(self.module, torch.nn.Module):
+            return super().__sklearn_clone__()
+        twin = object.__new__(type(self))  # self's attributes, without the instance
+        twin.__dict__.update(self.__dict__, module=None)
+        new = super(BaseNeuralNet, twin).__sklearn_clone__()
+        new.module = self.module
+        return new
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False

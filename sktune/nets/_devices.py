@@ -221,3 +221,15 @@ def _local_claim(n_gpus, cap):
         with _local_changed:
             _local_counts[index] -= 1
             _local_changed.notify_all()
+
+
+def release_device_memory():
+    """Give the GPU memory cached by fits that have ended back to the device, so
+    that the next fit in this process starts from the same free memory (torch
+    keeps freed blocks cached for its own reuse, where another process or a
+    larger fit cannot have them). A no-op where CUDA was never used."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        import gc
+
+        gc.collect()  # tensors held only by reference cycles (a fitted net's)
+        torch.cuda.empty_cache()

@@ -197,15 +197,17 @@ def prepare_head(module, n_outputs, reinit_head, pretrained):
     setattr(parent, attr, new)
 
 
-def frozen_norms(module):
+def frozen_norms(module, frozen=None):
     """Normalisation layers (BatchNorm, InstanceNorm with running statistics)
-    whose parameters are all frozen, or that sit inside such a module."""
+    whose parameters are all frozen, or that sit inside such a module: frozen
+    as ``requires_grad`` says, or as the parameter names ``frozen`` say."""
     out = []
     frozen_parents = set()
     for name, m in module.named_modules():
-        params = list(m.parameters())
+        params = [(f"{name}.{n}" if name else n, p) for n, p in m.named_parameters()]
         inside = any(name == p or name.startswith(p + ".") for p in frozen_parents)
-        if params and not any(p.requires_grad for p in params):
+        if params and all(n in frozen if frozen is not None else not p.requires_grad
+                          for n, p in params):
             frozen_parents.add(name)
             inside = True
         if inside and isinstance(m, nn.modules.batchnorm._NormBase):

@@ -12,7 +12,6 @@ notifications, history records) is what the overrides below remove, while
 every callback that asks for batch events still gets them.
 """
 
-import copy
 import io
 import itertools
 import math
@@ -31,6 +30,7 @@ from ._data import (LoaderBatches, SampleData, SliceBatches, TensorData, Transfo
 from ._finetune import (frozen_names, frozen_norms, lr_factors, prepare_head,
                         set_requires_grad, user_groups)
 from ._precision import autocast_dtype, grad_scaler
+from ._shared_weights import copy_for_fit, own_shared
 
 # Inference batches are cut larger than training ones: no gradients are kept.
 _PREDICT_BATCH_SIZE = 4096
@@ -188,16 +188,23 @@ class TrainingNet(NeuralNet):
     def initialize_module(self):
         super().initialize_module()
         pretrained = isinstance(self.module, torch.nn.Module)
-        if pretrained:  # every fit starts from its own copy of the given weights
-            self.module_ = copy.deepcopy(self.module)
+        if pretrained:
+            # Every fit starts from the given weights and never changes them: what
+            # trains is copied, what is frozen is shared with the instance.
+            self.frozen_ = frozen_names(self.module, self.freeze)
+            self.module_ = copy_for_fit(self.module, self.frozen_)
         prepare_head(self.module_, self.n_outputs, self.reinit_head, pretrained)
-        self.frozen_ = frozen_names(self.module_, self.freeze)
+        if not pretrained:
+            self.frozen_ = frozen_names(self.module_, self.freeze)
         set_requires_grad(self.module_, self.frozen_, False)
         self.frozen_norms_ = frozen_norms(self.module_) if self.frozen_ else []
         return self
 
     def unfreeze(self):
-        """Let the frozen parameters train from now on (``unfreeze_at``)."""
+        """Let the frozen parameters train from now on (``unfreeze_at``), on copies
+        of their own where they were shared with a pretrained instance."""
+        if isinstance(self.module, torch.nn.Module):
+            own_shared(self.module_, self.frozen_, self.frozen_norms_)
         set_requires_grad(self.module_, self.frozen_, True)
         self.frozen_, self.frozen_norms_ = set(), []
 

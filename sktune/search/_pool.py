@@ -34,6 +34,8 @@ import uuid
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
+from ..nets._sent_modules import ModuleFiles, SentOnce
+
 #: Exceptions of a task that mean its worker died, not that its fit failed
 #: (sklearn's _fit_and_score catches the fit's own errors).
 try:
@@ -185,8 +187,17 @@ class LokyPool(_ExecutorPool):
         self._n_jobs = n_jobs  # the processes sharing the cores (this one included)
         self._context = f"sktune-{uuid.uuid4().hex}"
         self._executor = None
+        self._module_files = ModuleFiles()
         if not local_lane:  # a cold pool starts when the scheduler first submits to it
             self._open()
+
+    def put(self, value):
+        """The scheduler's ``(estimator, X, y, kwargs)`` with the estimator's
+        pretrained module instances sent to each worker once per search
+        (:mod:`sktune.nets._sent_modules`), not pickled into every task; the
+        arrays still go through joblib's memory-mapping."""
+        estimator, *rest = value
+        return (SentOnce(estimator, self._module_files), *rest)
 
     def submit(self, fn, *args):
         if self._executor is None:
@@ -227,6 +238,7 @@ class LokyPool(_ExecutorPool):
         self._open()
 
     def close(self):
+        self._module_files.close()
         manager = getattr(self._executor, "_temp_folder_manager", None)
         if manager is not None:
             try:  # the temporary files of this search's memory-mapped arrays

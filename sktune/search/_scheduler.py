@@ -35,6 +35,7 @@ import warnings
 
 from sklearn.base import clone
 
+from ..nets._devices import release_device_memory
 from ._pool import InlinePool
 from ._task_hook import KnownResults, _fit_and_score
 
@@ -65,9 +66,14 @@ def run_fit(shared, task):
         estimator.fit = _raiser(failure)
     if callback_ctx is None:
         kwargs = {k: v for k, v in kwargs.items() if k != "caller"}
-    return _fit_and_score(estimator, X, y, train=train, test=test, parameters=parameters,
-                          split_progress=split_progress, candidate_progress=candidate_progress,
-                          callback_ctx=callback_ctx, **kwargs)
+    try:
+        return _fit_and_score(estimator, X, y, train=train, test=test, parameters=parameters,
+                              split_progress=split_progress,
+                              candidate_progress=candidate_progress, callback_ctx=callback_ctx,
+                              **kwargs)
+    finally:
+        del estimator  # the fitted network: the next fit on this GPU gets its memory
+        release_device_memory()
 
 
 def _raiser(message):
