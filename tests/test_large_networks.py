@@ -122,12 +122,33 @@ def test_a_packed_estimator_carries_the_module_by_name_and_loads_it_once(tmp_pat
         first, second = unpack(data), unpack(data)
         assert first.module is second.module  # loaded once in this process
         assert _same(_state(first.module), _state(module))
-        folder = Path(files.path_of(module)).parent
+        folder = Path(files.key_of(module)).parent
         assert pickle.loads(pickle.dumps(SentOnce(_net(module), files))).module is first.module
     finally:
         files.close()
         _sent_modules._loaded.clear()
     assert not folder.exists()
+
+
+def test_a_loky_task_carries_no_weights(data):
+    """Every argument of a task that holds the estimator (the estimator, sklearn's
+    default scorer, which keeps it) names the instance instead of pickling it."""
+    import cloudpickle
+
+    from sktune.search._pool import LokyPool
+
+    module = body_and_head(width=512)  # ~1.1 MB of weights
+    est = _net(module)
+    pool = LokyPool(1, 2, local_lane=True)  # no executor started
+    try:
+        shared = pool.put((est, *data, {"scorer": check_scoring(est), "caller": None,
+                                        "fit_params": {}}))
+        assert len(cloudpickle.dumps(shared)) < 100_000 + data[0].nbytes
+        restored_est, _, _, kwargs = pickle.loads(cloudpickle.dumps(shared))
+        assert restored_est.module is kwargs["scorer"]._estimator.module  # loaded once
+    finally:
+        pool.close()
+        _sent_modules._loaded.clear()
 
 
 def test_a_loky_worker_receives_the_instance_once_per_search(data, tmp_path):

@@ -3,16 +3,20 @@
 A search pickles its estimator into every (candidate, fold) task it sends to
 a process pool: with a pretrained ``module`` of hundreds of MB, that is
 hundreds of MB pickled, sent and unpickled per fit, and as many copies alive
-at once as tasks are in flight. :class:`ModuleFiles` writes each instance once
-per search to a file (in ``/dev/shm``, memory, where it has room; else the
-temporary folder); :func:`pack` pickles an object with each ``nn.Module``
-instance it holds replaced by its file's name. A worker's :func:`unpack`
-loads each file once per process, memory-mapped, and keeps the last few: the
-processes of one machine share the pages of the weights no fit writes (a
-fit copies what it trains, :mod:`._shared_weights`).
+at once as tasks are in flight. :func:`pack` pickles an object with each
+``nn.Module`` instance it holds replaced by a key of a *store*, which holds
+each instance once per search:
 
-The files are removed when the search ends (:meth:`ModuleFiles.close`); a
-worker's mapping of a removed file stays valid until it drops the module.
+- :class:`ModuleFiles` (one machine: loky): a file per instance (in
+  ``/dev/shm``, memory, where it has room; else the temporary folder), which a
+  worker loads memory-mapped, so the processes of the machine share the pages
+  of the weights no fit writes (a fit copies what it trains,
+  :mod:`._shared_weights`); removed when the search ends;
+- :class:`RayModules`: one object per instance in Ray's object store, fetched
+  by each worker (of any node) once.
+
+A worker's :func:`unpack` loads each instance once per process and keeps the
+last few, so every task of a search in that process shares one.
 """
 
 import io
@@ -27,7 +31,7 @@ import torch
 
 #: Modules a worker process keeps loaded (the most recent searches' instances).
 _KEEP = 2
-_loaded = OrderedDict()  # file -> module, in a worker
+_loaded = OrderedDict()  # key (file, Ray object id) -> module, in a worker
 _loaded_lock = threading.Lock()
 _TAG = "sktune-module"
 
@@ -43,12 +47,15 @@ def _pickler_module():
 class ModuleFiles:
     """The files of one search's module instances (written on first use)."""
 
+    tag = "file"
+    refs = None
+
     def __init__(self):
         self._folder = None
         self._paths = {}  # id(module) -> (module, path); the module keeps its id unique
         self._lock = threading.Lock()
 
-    def path_of(self, module):
+    def key_of(self, module):
         """The file ``module`` is saved in (saved on the first call)."""
         with self._lock:
             if id(module) not in self._paths:
@@ -68,6 +75,32 @@ class ModuleFiles:
             self._folder, self._paths = None, {}
 
 
+class RayModules:
+    """One search's module instances in Ray's object store (put on first use);
+    a packed object names them by their index in :attr:`refs`, which travel
+    beside it (Ray hands nested references to the worker as they are)."""
+
+    tag = "ray"
+
+    def __init__(self):
+        self.refs = []
+        self._index = {}  # id(module) -> (module, index)
+        self._lock = threading.Lock()
+
+    def key_of(self, module):
+        import ray
+
+        with self._lock:
+            if id(module) not in self._index:
+                self.refs.append(ray.put(module))
+                self._index[id(module)] = (module, len(self.refs) - 1)
+            return self._index[id(module)][1]
+
+    def close(self):
+        with self._lock:
+            self.refs, self._index = [], {}
+
+
 def _nbytes(module):
     return sum(t.numel() * t.element_size() for t in
                [*module.parameters(), *module.buffers()])
@@ -85,50 +118,63 @@ def _folder_for(nbytes):
     return None
 
 
-def pack(obj, files):
+def pack(obj, store):
     """``obj`` pickled (by cloudpickle) with every ``nn.Module`` instance in it
-    replaced by the name of its file in ``files``."""
+    replaced by its key in ``store``."""
     buffer = io.BytesIO()
-    _ModulePickler(buffer, files).dump(obj)
+    _ModulePickler(buffer, store).dump(obj)
     return buffer.getvalue()
 
 
-def unpack(data):
-    """What :func:`pack` pickled, the modules loaded from their files (once per
-    process: the same module object for every task of a search)."""
-    return _ModuleUnpickler(io.BytesIO(data)).load()
+def unpack(data, refs=None):
+    """What :func:`pack` pickled, the modules loaded from their store (once per
+    process: the same module object for every task of a search); ``refs`` are
+    a :class:`RayModules` store's."""
+    return _ModuleUnpickler(io.BytesIO(data), refs).load()
 
 
 class _ModulePickler(_pickler_module().Pickler):
-    def __init__(self, file, files):
+    def __init__(self, file, store):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._files = files
+        self._store = store
 
     def persistent_id(self, obj):
         if isinstance(obj, torch.nn.Module):
-            return (_TAG, self._files.path_of(obj))
+            return (_TAG, self._store.tag, self._store.key_of(obj))
         return None
 
 
 class _ModuleUnpickler(pickle.Unpickler):
+    def __init__(self, file, refs):
+        super().__init__(file)
+        self._refs = refs
+
     def persistent_load(self, pid):
-        tag, path = pid
+        tag, kind, key = pid
         if tag != _TAG:  # pragma: no cover - only pack writes these
             raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
-        return _load(path)
+        if kind == "ray":
+            ref = self._refs[key]
+            return _cached(ref.hex(), lambda: _ray_get(ref))
+        # Memory-mapped: the pages of weights no fit writes stay those of the
+        # file, shared by every process that maps it.
+        return _cached(key, lambda: torch.load(key, mmap=True, weights_only=False))
 
 
-def _load(path):
+def _ray_get(ref):
+    import ray
+
+    return ray.get(ref)
+
+
+def _cached(key, load):
     with _loaded_lock:
-        module = _loaded.get(path)
+        module = _loaded.get(key)
         if module is None:
-            # Memory-mapped: the pages of weights no fit writes stay those of the
-            # file, shared by every process that maps it.
-            module = torch.load(path, mmap=True, weights_only=False)
-            _loaded[path] = module
+            module = _loaded[key] = load()
             while len(_loaded) > _KEEP:
                 _loaded.popitem(last=False)
-        _loaded.move_to_end(path)
+        _loaded.move_to_end(key)
         return module
 
 
@@ -136,13 +182,13 @@ class SentOnce:
     """An object that pickles as :func:`pack` of it, computed once, and unpickles
     as the object itself (:func:`unpack`)."""
 
-    def __init__(self, obj, files):
-        self.obj, self._files = obj, files
+    def __init__(self, obj, store):
+        self.obj, self._store = obj, store
         self._data = None
         self._lock = threading.Lock()
 
     def __reduce__(self):
         with self._lock:
             if self._data is None:
-                self._data = pack(self.obj, self._files)
-        return unpack, (self._data,)
+                self._data = pack(self.obj, self._store)
+        return unpack, (self._data, self._store.refs)

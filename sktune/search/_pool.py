@@ -192,12 +192,16 @@ class LokyPool(_ExecutorPool):
             self._open()
 
     def put(self, value):
-        """The scheduler's ``(estimator, X, y, kwargs)`` with the estimator's
-        pretrained module instances sent to each worker once per search
-        (:mod:`sktune.nets._sent_modules`), not pickled into every task; the
-        arrays still go through joblib's memory-mapping."""
-        estimator, *rest = value
-        return (SentOnce(estimator, self._module_files), *rest)
+        """The scheduler's ``(estimator, X, y, kwargs)`` with the pretrained module
+        instances sent to each worker once per search
+        (:mod:`sktune.nets._sent_modules`), not pickled into every task: those of
+        the estimator, and of the scorer and the search (``caller``) that hold
+        it (scikit-learn's default scorer keeps the estimator). The arrays, and
+        the fit and score parameters, still go through joblib's memory-mapping."""
+        estimator, X, y, kwargs = value
+        kwargs = {k: SentOnce(v, self._module_files) if k in _HOLD_ESTIMATORS and v is not None
+                  else v for k, v in kwargs.items()}
+        return SentOnce(estimator, self._module_files), X, y, kwargs
 
     def submit(self, fn, *args):
         if self._executor is None:
@@ -245,6 +249,10 @@ class LokyPool(_ExecutorPool):
                 manager._clean_temporary_resources(context_id=self._context, force=False)
             except Exception:  # noqa: BLE001 - cleaning up only, never fatal
                 pass
+
+
+#: Arguments of sklearn's _fit_and_score that may hold the estimator.
+_HOLD_ESTIMATORS = ("scorer", "caller")
 
 
 class _InContext:

@@ -136,9 +136,11 @@ class RoundBasedSearchCV(BaseSearchCV):
         if state.pop("_searching", False):
             # sklearn >= 1.9 ships the search to every parallel fit (``caller``
             # of _fit_and_score, for its callback hooks only): leave out the
-            # user's callbacks, which need not be picklable, and the search's
-            # working state, which grows with every round.
-            state.update(callbacks=None, _fit_callbacks=None)
+            # user's callbacks, which need not be picklable, the search's
+            # working state, which grows with every round, and its estimator,
+            # which the task carries already (a pretrained module in it would
+            # otherwise travel with every task).
+            state.update(callbacks=None, _fit_callbacks=None, estimator=None)
             for name in ("_checkpoint_session", "_fit_args", *self._not_sent_to_workers):
                 state.pop(name, None)
         return state
@@ -173,7 +175,9 @@ class RoundBasedSearchCV(BaseSearchCV):
                       score_params=routed.scorer.score,
                       return_train_score=self.return_train_score, return_n_test_samples=True,
                       return_times=True, return_parameters=False,
-                      error_score=self.error_score, verbose=self.verbose, caller=self)
+                      error_score=self.error_score, verbose=self.verbose,
+                      # what scikit-learn's callbacks see; without any, nothing to send
+                      caller=self if getattr(self, "_skl_callbacks", None) else None)
         pool = open_pool(getattr(self, "_pool_n_jobs", self.n_jobs))
         expected = None if n_candidates is None else n_candidates * len(splits)
         return Evaluations(pool, (clone(self.estimator), X, y, kwargs), splits,
