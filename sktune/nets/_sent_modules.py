@@ -187,8 +187,13 @@ class SentOnce:
         self._data = None
         self._lock = threading.Lock()
 
-    def __reduce__(self):
+    def packed(self):
+        """This object, packed now (a Ray store puts its modules in the object
+        store, which must not happen while Ray serialises something else)."""
         with self._lock:
             if self._data is None:
                 self._data = pack(self.obj, self._store)
-        return unpack, (self._data, self._store.refs)
+        return self
+
+    def __reduce__(self):
+        return unpack, (self.packed()._data, self._store.refs)

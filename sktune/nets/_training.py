@@ -37,6 +37,13 @@ _PREDICT_BATCH_SIZE = 4096
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
+def _print(*args, **kwargs):
+    """``print``, as the log's sink: pickled by name, so a fitted network still
+    pickles when a library has replaced ``builtins.print`` since skorch was
+    imported (``ray.init`` does)."""
+    print(*args, **kwargs)
+
+
 def _overrides(callback, hook):
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
@@ -164,7 +171,7 @@ class TrainingNet(NeuralNet):
         if self.valid_scoring is not None:
             scoring, name = self.valid_scoring
             callbacks.append((name, EpochScoring(scoring, name=name, lower_is_better=False)))
-        callbacks.append(("print_log", PrintLog()))
+        callbacks.append(("print_log", PrintLog(sink=_print)))
         return callbacks
 
     def initialize(self):

@@ -18,6 +18,9 @@ one job, sequential     :class:`InlinePool`: each task runs in the calling threa
                         calls, so workers stay warm across searches
 ``dask``                :class:`DaskPool`: the backend's ``distributed.Client``;
                         the data are scattered once
+``ray``                 :class:`RayPool`: Ray tasks; the data put in Ray's object
+                        store once, pretrained modules once, fetched once
+                        per worker
 anything else           :class:`JoblibPool`: batches through ``joblib.Parallel``
                         (works everywhere, with a barrier per batch)
 =====================  ==========================================================
@@ -25,7 +28,7 @@ anything else           :class:`JoblibPool`: batches through ``joblib.Parallel``
 A loky worker killed mid-task breaks the whole executor (every task in
 flight fails with ``TerminatedWorkerError``); :meth:`LokyPool.recover` opens
 a new one and the scheduler submits the lost tasks again. Dask reschedules
-the tasks of a lost worker itself.
+the tasks of a lost worker itself, and so does Ray.
 """
 
 import concurrent.futures as cf
@@ -34,7 +37,7 @@ import uuid
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
-from ..nets._sent_modules import ModuleFiles, SentOnce
+from ..nets._sent_modules import ModuleFiles, RayModules, SentOnce
 
 #: Exceptions of a task that mean its worker died, not that its fit failed
 #: (sklearn's _fit_and_score catches the fit's own errors).
@@ -193,15 +196,10 @@ class LokyPool(_ExecutorPool):
 
     def put(self, value):
         """The scheduler's ``(estimator, X, y, kwargs)`` with the pretrained module
-        instances sent to each worker once per search
-        (:mod:`sktune.nets._sent_modules`), not pickled into every task: those of
-        the estimator, and of the scorer and the search (``caller``) that hold
-        it (scikit-learn's default scorer keeps the estimator). The arrays, and
-        the fit and score parameters, still go through joblib's memory-mapping."""
-        estimator, X, y, kwargs = value
-        kwargs = {k: SentOnce(v, self._module_files) if k in _HOLD_ESTIMATORS and v is not None
-                  else v for k, v in kwargs.items()}
-        return SentOnce(estimator, self._module_files), X, y, kwargs
+        instances sent to each worker once per search (:func:`_sent_once`); the
+        arrays, and the fit and score parameters, still go through joblib's
+        memory-mapping."""
+        return _sent_once(value, self._module_files)
 
     def submit(self, fn, *args):
         if self._executor is None:
@@ -253,6 +251,18 @@ class LokyPool(_ExecutorPool):
 
 #: Arguments of sklearn's _fit_and_score that may hold the estimator.
 _HOLD_ESTIMATORS = ("scorer", "caller")
+
+
+def _sent_once(value, store):
+    """The scheduler's ``(estimator, X, y, kwargs)`` with the pretrained module
+    instances in ``store`` (:mod:`sktune.nets._sent_modules`), not pickled into
+    every task: those of the estimator, and of the scorer and the search
+    (``caller``) that hold it (scikit-learn's default scorer keeps the
+    estimator)."""
+    estimator, X, y, kwargs = value
+    kwargs = {k: SentOnce(v, store).packed() if k in _HOLD_ESTIMATORS and v is not None
+              else v for k, v in kwargs.items()}
+    return SentOnce(estimator, store).packed(), X, y, kwargs
 
 
 class _InContext:
@@ -323,6 +333,64 @@ _DASK_LOST = {"KilledWorker", "FutureCancelledError", "FuturesCancelledError",
               "CancelledError"}
 
 
+class RayPool(_ExecutorPool):
+    """Ray tasks, on the cluster ``ray.init`` connected to (joblib's ``ray``
+    backend, ``ray.util.joblib.register_ray()``).
+
+    The data go to Ray's object store once per search (:meth:`put`; arrays are
+    read there without a copy), a pretrained module once too, fetched by each
+    worker once (:class:`~sktune.nets._sent_modules.RayModules`). Each fit is a
+    task of one CPU. Ray runs a task whose worker or node died again by itself
+    (``max_retries``); one that still fails is a failed fit.
+    """
+
+    kind = "ray"
+
+    def __init__(self, n_workers):
+        import ray
+
+        self.n_workers = n_workers
+        self._modules = RayModules()
+        self._remote = ray.remote(num_cpus=1)(_call)
+        self._refs = {}  # future -> ObjectRef
+
+    def put(self, value):
+        import ray
+
+        return ray.put(_sent_once(value, self._modules))
+
+    def submit(self, fn, *args):
+        ref = self._remote.remote(fn, *args)
+        future = ref.future()
+        self._refs[future] = ref
+        return future
+
+    def lost(self, exc):
+        return type(exc).__name__ in _RAY_LOST
+
+    def give_up(self, exc):
+        return True  # Ray has run it again already (max_retries)
+
+    def abandon(self, futures):
+        import ray
+
+        for future in futures:
+            ref = self._refs.get(future)
+            if ref is not None and not future.done():
+                ray.cancel(ref)
+
+    def close(self):
+        self._refs.clear()
+        self._modules.close()
+
+
+def _call(fn, *args):
+    return fn(*args)
+
+
+_RAY_LOST = {"WorkerCrashedError", "NodeDiedError", "ObjectLostError", "OwnerDiedError"}
+
+
 class JoblibPool(_Pool):
     """Any other joblib backend: what is submitted runs as one ``Parallel`` batch.
 
@@ -370,7 +438,13 @@ def open_pool(n_jobs):
     """The pool for ``n_jobs`` on the active joblib backend (``parallel_config``)."""
     backend, config_n_jobs = get_active_backend()
     if n_jobs is None:
-        n_jobs = config_n_jobs if config_n_jobs is not None else 1
+        n_jobs = config_n_jobs
+    if type(backend).__name__ == "RayBackend":
+        # As with Dask, the cluster runs the fits: all its CPUs unless n_jobs says
+        # fewer (the backend counts them for -1).
+        return RayPool(max(1, int(backend.effective_n_jobs(-1 if n_jobs is None else n_jobs))))
+    if n_jobs is None:
+        n_jobs = 1
     n_workers = max(1, int(backend.effective_n_jobs(n_jobs)))
     name = type(backend).__name__
     if name == "SequentialBackend":
