@@ -31,24 +31,56 @@ fit), searched by ``BayesSearchCV({"lr": Real(1e-4, 1e-1, "log-uniform")},
 n_iter=6, cv=3, refit=False, random_state=0)`` (6 candidates x 3 stratified
 folds; ``refit=False``: only the search is timed) at each ``--n-jobs``.
 
-Every (model, mode, n_jobs) search runs in a fresh Python process (``python
-bench_large.py --worker ...``, which prints one JSON line), so neither memory
-nor warm workers leak from one run into the next. In that process, in order:
+Backends (``--backends``, one or more of ``loky`` (default) and ``ray``): the
+joblib backend the search's workers run under. ``loky`` is joblib's default
+(sktune's local process pool). ``ray``: the search runs inside
+``joblib.parallel_config(backend="ray")`` (``ray.util.joblib.register_ray()``)
+on a local Ray instance that the child process starts itself,
+``ray.init(address="local", num_cpus=n_jobs, include_dashboard=False,
+log_to_driver=False)`` (``address="local"``: always a new instance, never one
+already running on the machine); sktune's Ray pool then runs every fit as a
+Ray task of one CPU, the data and the module going through Ray's object store.
+With ``n_jobs=1`` no pool is used whatever the backend (the fits run in the
+search's own process), so ``n_jobs=1`` runs once, as ``loky`` (also with
+``--backends ray`` alone: it is the speed-up's reference), and ``ray`` runs
+only at ``n_jobs > 1``. On ``--device cuda`` the Ray child sets
+``RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES=1`` so that Ray does not hide
+the GPU from tasks that ask for no GPU (not checked on a GPU).
 
+Every (model, mode, n_jobs, backend) search runs in a fresh Python process
+(``python bench_large.py --worker ...``, which prints one JSON line), so
+neither memory nor warm workers leak from one run into the next. In that
+process, in order:
+
+0. ``ray`` only: ``ray.init`` as above (its seconds are reported as part of
+   the warm-up). All of Ray's processes (``gcs_server``, ``raylet``, the
+   dashboard, monitor and runtime-env agents, and the ``ray::`` workers, which
+   are the raylet's children) are then descendants of the child process
+   (checked with psutil on Ray 2.60: ``ray.init`` starts them with
+   ``subprocess``, none is detached), so the memory sums below include them,
+   and Ray's object store (shared memory mapped by the raylet and the
+   workers) with them; the child reports how many of its Ray processes
+   (those whose command line names Ray, in its session) are not descendants:
+   0 expected, any such is noted under the table;
 1. a tiny sktune fit (so the one-time costs of a process's first fit, e.g.
    torch importing ``torch._dynamo`` on the first optimiser, are paid before
    anything is measured); with ``n_jobs > 1``, joblib's loky pool is started
-   with ``n_jobs`` workers, each of which imports torch and sktune and does
-   the same tiny fit (the search then reuses these warm workers; the child
-   reports how many worker processes appeared during the search: 0 expected);
+   with ``n_jobs`` workers (``ray``: ``n_jobs`` Ray tasks of one CPU run at
+   once, on ``n_jobs`` distinct Ray workers), each of which imports torch and
+   sktune and does the same tiny fit (the search then reuses these warm
+   workers; the child reports how many worker processes appeared during the
+   search: 0 expected, and the CPU seconds its descendants used during the
+   search, printed for ``ray``: the fits' work runs there, not in the child);
 2. the data and the pretrained module are built; the module's size is the
    sum of its parameters' ``numel * element_size``;
 3. *baseline*: the median of 5 samples (0.05 s apart) of the total PSS
    (proportional set size, ``psutil.Process.memory_full_info().pss``: shared
    pages split between the processes sharing them, so the sum over processes
    counts each page once) over this process and all its descendants (the loky
-   workers, joblib's resource tracker); it holds one copy of the module (in
-   the search process), the data, and the idle workers' own memory;
+   workers, joblib's resource tracker; with ``ray``, Ray's processes of step
+   0); it holds one copy of the module (in the search process), the data, and
+   the idle workers' own memory (with ``ray``, Ray's own processes too: a
+   larger base);
 4. ``search.fit`` is timed (*wall*) while a background thread samples the
    same total every ``--sample-every`` seconds (default 0.1) or more: reading
    a PSS walks the process's page tables (~8 ms per GB resident), so the
@@ -59,9 +91,12 @@ nor warm workers leak from one run into the next. In that process, in order:
    is the largest sample (the last one is taken just after the fit). The
    sampler's own CPU time and its samples are reported (at the end: its
    largest share of a wall, its mean interval).
+5. the child returns the search's ``cv_results_["mean_test_score"]`` (a list)
+   with its measures; with ``ray`` it then calls ``ray.shutdown()``.
 
 Columns of the final table (medians over ``--repeats``):
 
+- ``backend``: ``loky`` or ``ray`` (see above);
 - ``wall``: seconds of ``search.fit``;
 - ``fit``: mean seconds of one fit (``mean_fit_time`` over all rows);
 - ``fits+sc``: the fits' and scorings' own times, summed:
@@ -84,6 +119,13 @@ Columns of the final table (medians over ``--repeats``):
 - ``speed-up``: ``wall`` at ``n_jobs=1`` / ``wall`` (same model and mode).
   Target: >= 1.6x at ``n_jobs=2`` when one fit takes >= 2 s.
 
+Ray pool (``--backends loky ray``): for each model, mode and ``n_jobs > 1``
+run under both, the ratio of the walls ray / loky (medians) and whether the
+searches found the same scores: ``numpy.array_equal`` of the two runs'
+``mean_test_score`` (NaN equal to NaN), for every repeat (repeat i's ray run
+against repeat i's loky run). Target: at ``n_jobs=2``, Ray's wall within 2x
+of the local (loky) pool's on the same search, results equal.
+
 Hand-written loop (``frozen`` only, one fresh process per model, one torch
 thread as sktune's fits): the honest baseline for the overhead. For each of
 the 6 learning rates (log-spaced over the search's range) and each of the
@@ -104,7 +146,9 @@ Usage::
     python benchmarks/bench_large.py                    # both models, both modes, n_jobs 1 2
     python benchmarks/bench_large.py --models mlp34m --modes frozen --rows 300
     python benchmarks/bench_large.py --device cuda --repeats 3
+    python benchmarks/bench_large.py --models mlp34m --modes frozen --backends loky ray
     python benchmarks/bench_large.py --quick            # tiny models: a smoke run (~1-2 min)
+    python benchmarks/bench_large.py --quick --backends loky ray   # + Ray (~3-4 min)
 
 ``--quick`` uses tiny modules of the same structure (MLP hidden 256;
 encoder of 2 layers, d_model 64, 4 heads, feed-forward 256), 60 rows and 2
@@ -301,6 +345,18 @@ class PssSampler(threading.Thread):
         return self
 
 
+def _descendants_cpu():
+    """``{pid: user + system CPU seconds}`` of this process's descendants (alive now)."""
+    out = {}
+    for p in _tree()[1:]:
+        try:
+            t = p.cpu_times()
+            out[p.pid] = t.user + t.system
+        except psutil.Error:
+            continue
+    return out
+
+
 def _baseline():
     gc.collect()
     samples, pids = [], set()
@@ -344,15 +400,81 @@ def _warm_pool(n_jobs, device):
     return len(pids)
 
 
+def _start_ray(n_jobs, device):
+    """A new local Ray instance of ``n_jobs`` CPUs, started by (under) this process."""
+    import ray
+
+    if device == "cuda":  # Ray hides the GPUs from tasks that ask for none, unless told
+        os.environ["RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES"] = "1"
+    ray.init(address="local", num_cpus=n_jobs, include_dashboard=False, log_to_driver=False)
+    from ray.util.joblib import register_ray
+
+    register_ray()
+
+
+def _ray_outside_tree():
+    """Ray processes of this session (``os.getsid``) that are not this process's
+    descendants (nor its ancestors): 0 expected, ``ray.init`` starts them all below."""
+    mine = {p.pid for p in _tree()}
+    up = {p.pid for p in psutil.Process().parents()}
+    sid, n = os.getsid(0), 0
+    for p in psutil.process_iter(["name", "cmdline"]):
+        if p.pid in mine or p.pid in up:
+            continue
+        try:
+            if os.getsid(p.pid) != sid:
+                continue
+        except OSError:
+            continue
+        text = " ".join([p.info["name"] or ""] + (p.info["cmdline"] or []))
+        if "ray" in text.lower():
+            n += 1
+    return n
+
+
+def _warm_ray(n_jobs, device):
+    """``n_jobs`` warm Ray workers (as :func:`_warm_pool`); returns their number."""
+    import ray
+
+    task = ray.remote(num_cpus=1)(_warm_task)
+    pids = set()
+    for _ in range(5):
+        pids = set(ray.get([task.remote(device, 0.5) for _ in range(n_jobs)]))
+        if len(pids) == n_jobs:
+            break
+    return len(pids)
+
+
 def _child_search(spec):
+    backend = spec.get("backend", "loky")
+    if backend != "ray":
+        return _search(spec)
+    import ray
+
+    tick = time.perf_counter()
+    _start_ray(spec["n_jobs"], spec["device"])
+    try:
+        return _search(spec, ray_init_s=time.perf_counter() - tick)
+    finally:
+        ray.shutdown()
+
+
+def _search(spec, ray_init_s=0.0):
+    from joblib import parallel_config
+
     from sktune import BayesSearchCV, NeuralNetClassifier
     from sktune.space import Real
 
     n_jobs, device = spec["n_jobs"], spec["device"]
+    backend = spec.get("backend", "loky")
     tick = time.perf_counter()
     _warm_task(device, 0.0)
-    warm_workers = _warm_pool(n_jobs, device) if n_jobs > 1 else 0
-    warm_s = time.perf_counter() - tick
+    if n_jobs > 1:
+        warm_workers = (_warm_ray if backend == "ray" else _warm_pool)(n_jobs, device)
+    else:
+        warm_workers = 0
+    warm_s = time.perf_counter() - tick + ray_init_s
+    ray_outside = _ray_outside_tree() if backend == "ray" else 0
 
     X, y = _data(spec["model"], spec["rows"], spec["quick"])
     module = _build(spec["model"], spec["quick"])
@@ -364,12 +486,16 @@ def _child_search(spec):
                            refit=False, random_state=0)
 
     base, base_pids = _baseline()
-    sampler = PssSampler(spec["sample_every"], spec["sampler_share"])
-    sampler.start()
-    tick = time.perf_counter()
-    search.fit(X, y)
-    wall = time.perf_counter() - tick
-    sampler.stop()
+    cpu_before = _descendants_cpu()
+    with parallel_config(backend=backend):
+        sampler = PssSampler(spec["sample_every"], spec["sampler_share"])
+        sampler.start()
+        tick = time.perf_counter()
+        search.fit(X, y)
+        wall = time.perf_counter() - tick
+        sampler.stop()
+    cpu_after = _descendants_cpu()
+    workers_cpu = sum(t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items())
 
     r = search.cv_results_
     n_splits = search.n_splits_
@@ -381,7 +507,8 @@ def _child_search(spec):
     model_bytes = _model_bytes(module)
     return {
         "kind": "search", "model": spec["model"], "mode": spec["mode"], "n_jobs": n_jobs,
-        "wall": wall, "fit": float(np.mean(fit_times)), "fits": fits, "scores": scores,
+        "backend": backend, "wall": wall, "fit": float(np.mean(fit_times)), "fits": fits,
+        "scores": scores,
         "fits_scores": fits + scores, "opt": opt, "overhead": overhead,
         "overhead_share": overhead / wall,
         "n_fits": int(len(fit_times) * n_splits),
@@ -391,9 +518,12 @@ def _child_search(spec):
         "n_params_no_embedding": _n_params(module, skip=("body.embedding",)),
         "base": base, "peak": sampler.peak, "rise": sampler.peak - base,
         "peak_per_model": (sampler.peak - (base - model_bytes)) / model_bytes,
-        "warm_workers": warm_workers, "warm_s": warm_s,
+        "warm_workers": warm_workers, "warm_s": warm_s, "ray_init_s": ray_init_s,
+        "ray_outside_tree": ray_outside, "processes": len(base_pids),
+        "descendants_cpu_s": workers_cpu,
         "new_processes": len(sampler.pids - base_pids), "samples": sampler.n,
         "sampler_cpu_s": sampler.cpu,
+        "mean_test_score": [float(v) for v in r["mean_test_score"]],
     }
 
 
@@ -474,11 +604,11 @@ def _worker(payload):
 def _in_fresh_process(spec):
     result = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker",
                              json.dumps(spec)], capture_output=True, text=True, check=False)
-    lines = result.stdout.strip().splitlines()
+    lines = [line for line in result.stdout.strip().splitlines() if line.startswith("{")]
     if result.returncode or not lines:
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         return {"error": f"exit {result.returncode}:\n{tail}"}
-    return json.loads(lines[-1])
+    return json.loads(lines[-1])  # the last JSON line (anything else printed is skipped)
 
 
 # ---------------------------------------------------------------------------------------
@@ -506,6 +636,29 @@ def _gb(x):
     return x / 1e9
 
 
+def _ray_vs_loky(runs, med, key):
+    """The Ray pool's target line: wall ray / loky (medians), results equal."""
+    ray_m, loky_m = med.get(key + ("ray",)), med.get(key + ("loky",))
+    if ray_m is None:
+        return "Ray pool: failed"
+    if loky_m is None:
+        return "Ray pool: n/a (no loky run at this n_jobs)"
+    pairs = [(r, lk) for r, lk in zip(runs[key + ("ray",)], runs[key + ("loky",)])
+             if "error" not in r and "error" not in lk]
+    equal = bool(pairs) and all(
+        np.array_equal(np.asarray(r["mean_test_score"], dtype=float),
+                       np.asarray(lk["mean_test_score"], dtype=float), equal_nan=True)
+        for r, lk in pairs)
+    ratio = ray_m["wall"] / loky_m["wall"]
+    ok = ratio <= 2.0 and equal
+    head = ("Ray pool: wall within 2x of local n_jobs=2 on the same search, results equal"
+            if key[3] == 2 else "Ray pool vs local pool")
+    target = f"; target: {'yes' if ok else 'NO'}" if key[3] == 2 else ""
+    return (f"{head}: wall ray/loky {ratio:.2f} ({ray_m['wall']:.2f} s / "
+            f"{loky_m['wall']:.2f} s), results equal: {'yes' if equal else 'NO'} "
+            f"({len(pairs)} pair(s) of runs){target}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", choices=list(SIZES), default=list(SIZES))
@@ -516,6 +669,10 @@ def main(argv=None):
     parser.add_argument("--encoder-rows", type=int, default=None,
                         help="rows of encoder85m's data (default 60; 60 with --quick)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--backends", nargs="+", choices=["loky", "ray"], default=["loky"],
+                        help="joblib backends of the searches' workers (ray: a local Ray "
+                             "instance per search, n_jobs > 1 only; n_jobs=1 runs once, "
+                             "without a pool)")
     parser.add_argument("--repeats", type=int, default=1,
                         help="runs of every search, interleaved; medians are printed")
     parser.add_argument("--sample-every", type=float, default=0.1,
@@ -533,6 +690,11 @@ def main(argv=None):
         return _worker(args.worker)
 
     n_jobs_list = sorted(set(args.n_jobs))
+    backends = [b for b in ("loky", "ray") if b in args.backends]
+    # (n_jobs, backend) of the searches: n_jobs=1 uses no pool, so it runs once (as loky)
+    plan = [(n_jobs, b) for n_jobs in n_jobs_list for b in backends if n_jobs > 1]
+    if 1 in n_jobs_list:
+        plan.insert(0, (1, "loky"))
     n_iter, folds = (2, 2) if args.quick else (6, 3)
     rows = {"mlp34m": args.rows or (60 if args.quick else 3000),
             "encoder85m": args.encoder_rows or 60}
@@ -541,27 +703,29 @@ def main(argv=None):
     print(f"load average at start: {_load()}  (cores: {os.cpu_count()}, torch "
           f"{torch.__version__}, device {args.device}{quick})")
     print(f"BayesSearchCV over lr, {n_iter} candidates x {folds} folds, 1 epoch, batch {BATCH}; "
-          "every search in a fresh process", flush=True)
+          f"backends {' '.join(backends)}; every search in a fresh process", flush=True)
 
     specs = []
     for model in args.models:
         for mode in args.modes:
-            for n_jobs in n_jobs_list:
-                specs.append({"kind": "search", "model": model, "mode": mode, "n_jobs": n_jobs})
+            for n_jobs, backend in plan:
+                specs.append({"kind": "search", "model": model, "mode": mode, "n_jobs": n_jobs,
+                              "backend": backend})
         if "frozen" in args.modes and not args.no_loop:
-            specs.append({"kind": "loop", "model": model, "mode": "frozen", "n_jobs": 1})
+            specs.append({"kind": "loop", "model": model, "mode": "frozen", "n_jobs": 1,
+                          "backend": "-"})
     common = {"device": args.device, "quick": args.quick, "n_iter": n_iter, "folds": folds,
               "sample_every": args.sample_every, "sampler_share": args.sampler_share}
     runs = {}
     for rep in range(args.repeats):  # interleaved, so that load changes hit all alike
         for spec in specs:
-            key = (spec["kind"], spec["model"], spec["mode"], spec["n_jobs"])
+            key = (spec["kind"], spec["model"], spec["mode"], spec["n_jobs"], spec["backend"])
             tick = time.perf_counter()
             out = _in_fresh_process({**spec, **common, "rows": rows[spec["model"]]})
             runs.setdefault(key, []).append(out)
             status = ("FAILED" if "error" in out else f"wall {out['wall']:.2f} s")
             print(f"  [{rep + 1}/{args.repeats}] {spec['kind']:<6} {spec['model']:<10} "
-                  f"{spec['mode']:<6} n_jobs={spec['n_jobs']}: {status} "
+                  f"{spec['mode']:<6} {spec['backend']:<4} n_jobs={spec['n_jobs']}: {status} "
                   f"(process {time.perf_counter() - tick:.1f} s)", flush=True)
             if "error" in out:
                 print("    " + out["error"].replace("\n", "\n    "), flush=True)
@@ -576,26 +740,29 @@ def main(argv=None):
                   f"({info['n_params_no_embedding'] / 1e6:.1f}M without the embedding), "
                   f"{info['model_bytes'] / 1e6:.0f} MB; {rows[model]} rows")
 
-    print(f"\nmedians of {args.repeats} run(s). wall = search.fit; fit = mean time of one fit; "
+    print(f"\nmedians of {args.repeats} run(s). backend = the joblib backend (n_jobs=1: no "
+          "pool); wall = search.fit; fit = mean time of one fit; "
           "fits+sc = sum of fit and score times; opt = optimizer_time_; ovh % = (wall - "
           "fits+sc / n_jobs - opt) / wall; base/peak GB = total PSS of the process tree "
           "before / at most during the fit; peak/model = (peak - (base - model)) / model; "
           "speed-up = wall(n_jobs=1) / wall")
-    header = (f"  {'model':<10} {'mode':<6} {'n_jobs':>6} {'wall s':>8} {'fit s':>7} "
+    header = (f"  {'model':<10} {'mode':<6} {'backend':<7} {'n_jobs':>6} {'wall s':>8} "
+              f"{'fit s':>7} "
               f"{'fits+sc s':>9} {'opt s':>6} {'ovh %':>6} {'base GB':>7} {'peak GB':>7} "
               f"{'peak/model':>10} {'speed-up':>8}")
     print(header)
     print("  " + "-" * (len(header) - 2))
     for model in args.models:
         for mode in args.modes:
-            one = med.get(("search", model, mode, 1))
-            for n_jobs in n_jobs_list:
-                m = med.get(("search", model, mode, n_jobs))
+            one = med.get(("search", model, mode, 1, "loky"))
+            for n_jobs, backend in plan:
+                m = med.get(("search", model, mode, n_jobs, backend))
                 if m is None:
-                    print(f"  {model:<10} {mode:<6} {n_jobs:>6}   failed")
+                    print(f"  {model:<10} {mode:<6} {backend:<7} {n_jobs:>6}   failed")
                     continue
                 speed = f"{one['wall'] / m['wall']:7.2f}x" if one else "      -"
-                print(f"  {model:<10} {mode:<6} {n_jobs:>6} {m['wall']:8.2f} {m['fit']:7.2f} "
+                print(f"  {model:<10} {mode:<6} {backend:<7} {n_jobs:>6} {m['wall']:8.2f} "
+                      f"{m['fit']:7.2f} "
                       f"{m['fits_scores']:9.2f} {m['opt']:6.2f} {100 * m['overhead_share']:6.1f} "
                       f"{_gb(m['base']):7.2f} {_gb(m['peak']):7.2f} "
                       f"{m['peak_per_model']:10.2f} {speed:>8}")
@@ -606,16 +773,23 @@ def main(argv=None):
                     notes.append(f"{m['new_processes']} new processes during the fit")
                 if m["n_jobs"] > 1 and m["warm_workers"] != n_jobs:
                     notes.append(f"only {m['warm_workers']} warm workers")
+                if backend == "ray":
+                    notes.append(f"ray.init {m['ray_init_s']:.1f} s; {m['processes']} "
+                                 "processes in the tree; their CPU during the fit "
+                                 f"{m['descendants_cpu_s']:.2f} s")
+                if m.get("ray_outside_tree"):
+                    notes.append(f"{m['ray_outside_tree']} Ray processes outside the tree "
+                                 "(not in the memory sums)")
                 if notes:
-                    print(f"  {'':<10} {'':<6} {'':>6}   ({'; '.join(notes)})")
+                    print(f"  {'':<10} {'':<6} {'':<7} {'':>6}   ({'; '.join(notes)})")
 
-    loops = [(model, med.get(("loop", model, "frozen", 1))) for model in args.models
-             if ("loop", model, "frozen", 1) in med]
+    loops = [(model, med.get(("loop", model, "frozen", 1, "-"))) for model in args.models
+             if ("loop", model, "frozen", 1, "-") in med]
     if loops:
         print("\nhand-written loop (frozen body, fresh head per (lr, fold), nothing copied, "
               "1 thread) vs the frozen search at n_jobs=1:")
         for model, loop in loops:
-            search = med.get(("search", model, "frozen", 1))
+            search = med.get(("search", model, "frozen", 1, "loky"))
             if loop is None:
                 print(f"  {model:<10} loop failed")
                 continue
@@ -626,26 +800,32 @@ def main(argv=None):
     print("\ntargets (issue 29):")
     for model in args.models:
         for mode in args.modes:
-            one = med.get(("search", model, mode, 1))
+            one = med.get(("search", model, mode, 1, "loky"))
             if one:
                 ok = one["overhead_share"] <= 0.10
                 print(f"  {model} {mode}: overhead at n_jobs=1 {100 * one['overhead_share']:.1f} % "
                       f"(<= 10 %): {'yes' if ok else 'NO'}")
-            for n_jobs in n_jobs_list:
-                m = med.get(("search", model, mode, n_jobs))
+            for n_jobs, backend in plan:
+                m = med.get(("search", model, mode, n_jobs, backend))
                 if m is None or n_jobs == 1:
                     continue
                 if mode == "frozen" and n_jobs == 2:
                     ok = m["peak_per_model"] <= 2.0
-                    print(f"  {model} frozen n_jobs=2: peak/model {m['peak_per_model']:.2f} "
-                          f"(<= 2): {'yes' if ok else 'NO'}")
+                    print(f"  {model} frozen {backend} n_jobs=2: peak/model "
+                          f"{m['peak_per_model']:.2f} (<= 2): {'yes' if ok else 'NO'}")
                 if one and n_jobs == 2:
                     speed = one["wall"] / m["wall"]
                     if one["fit"] >= 2.0:
                         verdict = "yes" if speed >= 1.6 else "NO"
                     else:
                         verdict = f"n/a (one fit takes {one['fit']:.2f} s < 2 s)"
-                    print(f"  {model} {mode} n_jobs=2: speed-up {speed:.2f}x (>= 1.6x): {verdict}")
+                    print(f"  {model} {mode} {backend} n_jobs=2: speed-up {speed:.2f}x "
+                          f"(>= 1.6x): {verdict}")
+            for n_jobs in n_jobs_list:  # Ray pool vs the local pool, same search
+                key = ("search", model, mode, n_jobs)
+                if n_jobs == 1 or key + ("ray",) not in runs:
+                    continue
+                print(f"  {model} {mode} n_jobs={n_jobs}: {_ray_vs_loky(runs, med, key)}")
     sampled = [m for m in med.values() if m]
     if sampled:
         share = sum(m["sampler_cpu_s"] for m in sampled) / sum(m["wall"] for m in sampled)
