@@ -38,10 +38,23 @@ _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
 
 
 def _print(*args, **kwargs):
-    """``print``, as the log's sink: pickled by name, so a fitted network still
-    pickles when a library has replaced ``builtins.print`` since skorch was
-    imported (``ray.init`` does)."""
     print(*args, **kwargs)
+
+
+class _PrintLog(PrintLog):
+    """skorch's epoch table, printed when ``verbose`` through :func:`_print`, a
+    function pickled by name: a fitted network still pickles when a library has
+    replaced ``builtins.print`` since skorch was imported (``ray.init`` does),
+    which skorch's default sink (``print`` itself) does not."""
+
+    def __init__(self, keys_ignored=None, sink=_print, tablefmt="simple", floatfmt=".4f",
+                 stralign="right"):
+        super().__init__(keys_ignored=keys_ignored, sink=sink, tablefmt=tablefmt,
+                         floatfmt=floatfmt, stralign=stralign)
+
+    def _sink(self, text, verbose):
+        if verbose:  # skorch prints to any sink but print itself whatever verbose says
+            self.sink(text)
 
 
 def _overrides(callback, hook):
@@ -171,7 +184,7 @@ class TrainingNet(NeuralNet):
         if self.valid_scoring is not None:
             scoring, name = self.valid_scoring
             callbacks.append((name, EpochScoring(scoring, name=name, lower_is_better=False)))
-        callbacks.append(("print_log", PrintLog(sink=_print)))
+        callbacks.append(("print_log", _PrintLog()))
         return callbacks
 
     def initialize(self):
