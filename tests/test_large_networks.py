@@ -203,3 +203,25 @@ def test_a_fit_in_a_worker_gives_its_device_memory_back(data):
         for lr in (1e-2, 1e-3):
             run_fit((est, X, y, kwargs), (train, test, {"lr": lr}, None, None, None, None))
     assert len(_FITTED) == 2 and emptied == [True, True]
+
+
+def test_a_kept_module_is_no_leak_to_lokys_guard():
+    """loky restarts a worker whose memory grew by 300 MB since its first task; the
+    modules a worker keeps on purpose raise that allowance (a 440 MB model would
+    otherwise restart the worker, and load it again, after every task)."""
+    from joblib.externals.loky import process_executor
+
+    before = process_executor._MAX_MEMORY_LEAK_SIZE
+    module = body_and_head(width=512)
+    files = ModuleFiles()
+    try:
+        unpack(pack(module, files))
+        assert process_executor._MAX_MEMORY_LEAK_SIZE == before + _sent_modules._nbytes(module)
+        for width in (8, 16):  # two more: the first is dropped (two are kept)
+            unpack(pack(body_and_head(width=width), files))
+        kept = sum(_sent_modules._nbytes(m) for m in _sent_modules._loaded.values())
+        assert process_executor._MAX_MEMORY_LEAK_SIZE == before + kept
+    finally:
+        files.close()
+        _sent_modules._loaded.clear()
+        process_executor._MAX_MEMORY_LEAK_SIZE = before

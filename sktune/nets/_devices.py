@@ -224,12 +224,29 @@ def _local_claim(n_gpus, cap):
 
 
 def release_device_memory():
-    """Give the GPU memory cached by fits that have ended back to the device, so
-    that the next fit in this process starts from the same free memory (torch
-    keeps freed blocks cached for its own reuse, where another process or a
-    larger fit cannot have them). A no-op where CUDA was never used."""
+    """Give the memory of fits that have ended back: the GPU's, cached by torch
+    for its own reuse where another process or a larger fit cannot have it, and
+    on Linux the C heap's (a large fit's freed gradients and optimiser state
+    would otherwise stay in the process, where loky takes them for a leak)."""
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         import gc
 
         gc.collect()  # tensors held only by reference cycles (a fitted net's)
         torch.cuda.empty_cache()
+    _trim_heap()
+
+
+def _trim_heap():
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None

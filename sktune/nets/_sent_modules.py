@@ -23,6 +23,7 @@ import io
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import threading
 from collections import OrderedDict
@@ -172,10 +173,21 @@ def _cached(key, load):
         module = _loaded.get(key)
         if module is None:
             module = _loaded[key] = load()
+            _kept_bytes(_nbytes(module))
             while len(_loaded) > _KEEP:
-                _loaded.popitem(last=False)
+                _kept_bytes(-_nbytes(_loaded.popitem(last=False)[1]))
         _loaded.move_to_end(key)
         return module
+
+
+def _kept_bytes(change):
+    """Tell a loky worker's memory-leak guard about the modules it keeps on
+    purpose: loky restarts a worker whose memory grew by more than 300 MB since
+    its first task, which a kept 440 MB model would trigger after every task
+    (each restart loading it again). The guard's allowance grows by what is kept."""
+    executor = sys.modules.get("joblib.externals.loky.process_executor")
+    if executor is not None and hasattr(executor, "_MAX_MEMORY_LEAK_SIZE"):
+        executor._MAX_MEMORY_LEAK_SIZE = max(int(3e8), executor._MAX_MEMORY_LEAK_SIZE + change)
 
 
 class SentOnce:
