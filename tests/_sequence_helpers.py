@@ -79,3 +79,14 @@ def process_state():
 def in_backend(backend, fn, *args):
     with parallel_config(backend=backend):
         return fn(*args)
+
+
+def run_in_turn(steps, X, y, alone):
+    """Run ``(backend, step)`` pairs in order, each inside ``parallel_config(backend)``;
+    every sktune search's results must equal ``alone[step]`` (its results alone)."""
+    for backend, step in steps:
+        with parallel_config(backend=backend):
+            if step in SKLEARN_WORK:
+                SKLEARN_WORK[step](X, y)
+            else:
+                assert results(SKTUNE_SEARCHES[step]().fit(X, y)) == alone[step], (backend, step)

@@ -225,16 +225,11 @@ def test_dask_and_loky_work_in_one_process_in_any_order(client):
     """scikit-learn's loky work, sktune's searches on the cluster and on loky, in
     turn, on data above joblib's memory-mapping threshold: each search's results
     are those of the same search alone (tests/test_parallel_sequences.py)."""
-    from _sequence_helpers import SKLEARN_WORK, SKTUNE_SEARCHES, large_data, results
+    from _sequence_helpers import SKTUNE_SEARCHES, large_data, results, run_in_turn
 
     X, y = large_data()
     alone = {name: results(SKTUNE_SEARCHES[name]().set_params(n_jobs=1).fit(X, y))
              for name in ("bayes", "hyperband")}
     steps = [("loky", "cross_validate"), ("dask", "bayes"), ("loky", "bayes"),
              ("dask", "grid"), ("dask", "hyperband"), ("loky", "hyperband")]
-    for backend, step in steps:
-        with parallel_config(backend=backend):
-            if step in SKLEARN_WORK:
-                SKLEARN_WORK[step](X, y)
-            else:
-                assert results(SKTUNE_SEARCHES[step]().fit(X, y)) == alone[step], (backend, step)
+    run_in_turn(steps, X, y, alone)

@@ -106,19 +106,14 @@ def test_a_pretrained_instance_goes_to_the_object_store_once(ray_backend, monkey
 def test_ray_and_loky_work_in_one_process_in_any_order(ray_backend):
     """scikit-learn's loky work, sktune's searches on Ray and on loky, in turn, on
     data above joblib's memory-mapping threshold (tests/test_parallel_sequences.py)."""
-    from _sequence_helpers import SKLEARN_WORK, SKTUNE_SEARCHES, large_data, results
+    from _sequence_helpers import SKTUNE_SEARCHES, large_data, results, run_in_turn
 
     X, y = large_data()
     alone = {name: results(SKTUNE_SEARCHES[name]().set_params(n_jobs=1).fit(X, y))
              for name in ("bayes", "hyperband")}
     steps = [("loky", "cross_validate"), ("ray", "bayes"), ("loky", "bayes"),
              ("ray", "hyperband"), ("loky", "hyperband")]
-    for backend, step in steps:
-        with parallel_config(backend=backend):
-            if step in SKLEARN_WORK:
-                SKLEARN_WORK[step](X, y)
-            else:
-                assert results(SKTUNE_SEARCHES[step]().fit(X, y)) == alone[step], (backend, step)
+    run_in_turn(steps, X, y, alone)
 
 
 def test_a_fitted_network_pickles_after_ray_replaced_print(ray_backend, binary_data):
