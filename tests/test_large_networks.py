@@ -225,3 +225,32 @@ def test_a_kept_module_is_no_leak_to_lokys_guard():
         files.close()
         _sent_modules._loaded.clear()
         process_executor._MAX_MEMORY_LEAK_SIZE = before
+
+
+def test_the_module_files_of_a_killed_search_are_removed(tmp_path):
+    """A search process killed mid-search (kill -9) leaves no model in /dev/shm:
+    loky's resource tracker removes the folder."""
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import os, sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from _large_helpers import body_and_head\n"
+        "from sktune.nets._sent_modules import ModuleFiles\n"
+        "files = ModuleFiles()\n"
+        "print(files.key_of(body_and_head()), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        path = Path(process.stdout.readline().strip())
+        assert path.exists()
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 30
+    while path.parent.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not path.parent.exists()

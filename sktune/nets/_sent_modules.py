@@ -63,6 +63,7 @@ class ModuleFiles:
                 if self._folder is None:
                     self._folder = tempfile.mkdtemp(prefix="sktune-modules-",
                                                     dir=_folder_for(_nbytes(module)))
+                    _track(self._folder, "register")
                 path = os.path.join(self._folder, f"module-{len(self._paths)}.pt")
                 torch.save(module, path, pickle_module=_pickler_module())
                 self._paths[id(module)] = (module, path)
@@ -73,7 +74,20 @@ class ModuleFiles:
         with self._lock:
             if self._folder is not None:
                 shutil.rmtree(self._folder, ignore_errors=True)
+                _track(self._folder, "unregister")
             self._folder, self._paths = None, {}
+
+
+def _track(folder, action):
+    """Have loky's resource tracker remove ``folder`` if this process dies before
+    :meth:`ModuleFiles.close` (killed mid-search: a model left in ``/dev/shm``
+    would hold its memory until the machine restarts), as joblib does for its
+    memory-mapped arrays."""
+    try:
+        from joblib.externals.loky.backend import resource_tracker
+    except ImportError:  # pragma: no cover - joblib vendors loky
+        return
+    getattr(resource_tracker, action)(folder, "folder")
 
 
 class RayModules:
