@@ -223,7 +223,7 @@ def _local_claim(n_gpus, cap):
             _local_changed.notify_all()
 
 
-def release_device_memory():
+def release_fit_memory():
     """Give the memory of fits that have ended back: the GPU's, cached by torch
     for its own reuse where another process or a larger fit cannot have it, and
     on Linux the C heap's (a large fit's freed gradients and optimiser state

@@ -35,7 +35,7 @@ import warnings
 
 from sklearn.base import clone
 
-from ..nets._devices import release_device_memory
+from ..nets._devices import release_fit_memory
 from ._pool import InlinePool
 from ._task_hook import KnownResults, _fit_and_score
 
@@ -73,7 +73,7 @@ def run_fit(shared, task):
                               **kwargs)
     finally:
         del estimator  # the fitted network: the next fit on this GPU gets its memory
-        release_device_memory()
+        release_fit_memory()
 
 
 def _raiser(message):
