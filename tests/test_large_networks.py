@@ -130,6 +130,61 @@ def test_a_packed_estimator_carries_the_module_by_name_and_loads_it_once(tmp_pat
     assert not folder.exists()
 
 
+def _mapped_files(tensor):
+    """The files whose mapping holds ``tensor``'s first byte, per /proc/self/maps."""
+    address = tensor.data_ptr()
+    found = []
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if start <= address < end and len(fields) == 6:
+            found.append(fields[5])
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists() or not Path("/dev/shm").is_dir(),
+                    reason="needs Linux's /proc and /dev/shm")
+def test_the_instance_maps_its_shared_memory_file_the_workers_map_too():
+    """Saved to /dev/shm, the instance's weights become views of that file (one copy
+    of them on the machine, not the instance's and the file's): same Parameter
+    objects, same values and flags, and what writes to the instance afterwards
+    leaves the file alone."""
+    module = body_and_head(width=512)
+    module.body[0].weight.requires_grad_(False)
+    before = _state(module)
+    params = dict(module.named_parameters())
+    files = ModuleFiles()
+    try:
+        path = files.key_of(module)
+        assert path.startswith("/dev/shm/")
+        for name, p in module.named_parameters():
+            assert p is params[name]
+            assert any(path in f for f in _mapped_files(p)), name
+        assert any(path in f for f in _mapped_files(module.body[1].running_mean))
+        assert _same(_state(module), before)
+        assert not module.body[0].weight.requires_grad and module.head.weight.requires_grad
+        with torch.no_grad():
+            module.head.weight.add_(1.0)  # copy-on-write: the file keeps the saved values
+        saved = torch.load(path, weights_only=False)
+        assert torch.equal(saved.head.weight, before["head.weight"])
+    finally:
+        files.close()
+        _sent_modules._loaded.clear()
+    assert torch.equal(module.head.weight, before["head.weight"] + 1.0)  # still readable
+
+
+def test_an_instance_saved_outside_shared_memory_keeps_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(_sent_modules, "_folder_for", lambda nbytes: str(tmp_path))
+    module = body_and_head(width=512)
+    pointers = [_ptr(p) for p in module.parameters()]
+    files = ModuleFiles()
+    try:
+        files.key_of(module)
+        assert [_ptr(p) for p in module.parameters()] == pointers
+    finally:
+        files.close()
+
+
 def test_a_loky_task_carries_no_weights(data):
     """Every argument of a task that holds the estimator (the estimator, sklearn's
     default scorer, which keeps it) names the instance instead of pickling it."""
@@ -254,3 +309,27 @@ def test_the_module_files_of_a_killed_search_are_removed(tmp_path):
     while path.parent.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not path.parent.exists()
+
+
+def test_a_large_module_predicts_in_batches_sized_to_its_work():
+    """Prediction batches: 4096 rows for small modules; for large ones, rows x
+    parameters capped at 2**34 (never below the training batch size), so that
+    a wide network's activations stay small."""
+    from sktune.nets._training import _predict_batch_size
+
+    small = torch.nn.Linear(20, 3)
+    large = torch.nn.Sequential(torch.nn.Linear(4096, 2048), torch.nn.ReLU(),
+                                torch.nn.Linear(2048, 2))  # 8.4M parameters
+    n_params = sum(p.numel() for p in large.parameters())
+    assert _predict_batch_size(64, small) == 4096
+    assert _predict_batch_size(64, large) == 2 ** 34 // n_params == 2046
+    assert _predict_batch_size(5000, large) == 5000
+    rows = []
+    large.register_forward_hook(lambda m, args, out: rows.append(len(args[0])))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4500, 4096)).astype(np.float32)
+    net = NeuralNetClassifier(module=large, freeze=None, epochs=1, batch_size=500,
+                              random_state=0).fit(X[:500], np.arange(500) % 2)
+    rows.clear()
+    proba = net.predict_proba(X)
+    assert rows == [1500, 1500, 1500] and proba.shape == (4500, 2)  # ceil(4500 / 2046) even batches

@@ -35,6 +35,7 @@ _KEEP = 2
 _loaded = OrderedDict()  # key (file, Ray object id) -> module, in a worker
 _loaded_lock = threading.Lock()
 _TAG = "sktune-module"
+_SHM = "/dev/shm"
 
 
 def _pickler_module():
@@ -66,6 +67,8 @@ class ModuleFiles:
                     _track(self._folder, "register")
                 path = os.path.join(self._folder, f"module-{len(self._paths)}.pt")
                 torch.save(module, path, pickle_module=_pickler_module())
+                if self._folder.startswith(_SHM + os.sep):
+                    _map_onto(module, path)
                 self._paths[id(module)] = (module, path)
             return self._paths[id(module)][1]
 
@@ -116,6 +119,30 @@ class RayModules:
             self.refs, self._index = [], {}
 
 
+def _map_onto(module, path):
+    """Make ``module``'s CPU tensors views of ``path``, the file just saved from it
+    (in ``/dev/shm``), mapped copy-on-write: the instance and the workers then
+    hold the same pages, one copy of the weights on the machine instead of two.
+
+    Values, ``Parameter`` objects and ``requires_grad`` flags are unchanged (the
+    tensors' ``.data`` is swapped); what writes to the instance later gets
+    private pages, and the file stays readable by the workers. The instance's
+    former memory is freed (unless something else holds it)."""
+    mapped = torch.load(path, mmap=True, weights_only=False)
+    pairs = [(module.named_parameters, mapped.named_parameters),
+             (module.named_buffers, mapped.named_buffers)]
+    with torch.no_grad():
+        for mine, theirs in pairs:
+            twins = dict(theirs(remove_duplicate=False))
+            for name, tensor in mine(remove_duplicate=False):
+                twin = twins.get(name)
+                if (tensor is None or twin is None or tensor.device.type != "cpu"
+                        or twin.device.type != "cpu" or twin.dtype != tensor.dtype
+                        or twin.shape != tensor.shape or tensor.is_sparse):
+                    continue
+                tensor.data = twin.data
+
+
 def _nbytes(module):
     return sum(t.numel() * t.element_size() for t in
                [*module.parameters(), *module.buffers()])
@@ -124,7 +151,7 @@ def _nbytes(module):
 def _folder_for(nbytes):
     """``/dev/shm`` if it has room for twice ``nbytes`` (memory shared by the
     processes), else the temporary folder (the page cache shares it too)."""
-    shm = "/dev/shm"
+    shm = _SHM
     try:
         if os.path.isdir(shm) and shutil.disk_usage(shm).free > 2 * nbytes + (64 << 20):
             return shm
