@@ -149,6 +149,14 @@ Usage::
     python benchmarks/bench_large.py --models mlp34m --modes frozen --backends loky ray
     python benchmarks/bench_large.py --quick            # tiny models: a smoke run (~1-2 min)
     python benchmarks/bench_large.py --quick --backends loky ray   # + Ray (~3-4 min)
+    python benchmarks/bench_large.py --part accumulation   # micro-batches (fits that survive)
+    python benchmarks/bench_large.py --part resume --checkpoint-every 3   # kill -9 mid-fit
+    python benchmarks/bench_large.py --part states --checkpoint-every 3   # cost of saving
+
+``--part accumulation|resume|states``: the measurements of the issue "Fits
+that survive" (gradient accumulation, resuming a fit killed mid-training, the
+cost of saving fit states); what each measures is in
+``benchmarks/_fit_survival.py``.
 
 ``--quick`` uses tiny modules of the same structure (MLP hidden 256;
 encoder of 2 layers, d_model 64, 4 heads, feed-forward 256), 60 rows and 2
@@ -172,6 +180,9 @@ import numpy as np
 import psutil
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _fit_survival  # noqa: E402 - the parts on fits that survive (accumulation, resume)
 
 N_FEATURES, N_CLASSES, BATCH, ALPHA = 256, 5, 100, 1e-4
 LR_RANGE = (1e-4, 1e-1)
@@ -597,6 +608,10 @@ def _child_loop(spec):
 
 def _worker(payload):
     spec = json.loads(payload)
+    if spec["kind"] in _fit_survival.CHILDREN:
+        print(json.dumps(_fit_survival.CHILDREN[spec["kind"]](spec, sys.modules[__name__])),
+              flush=True)
+        return
     out = _child_loop(spec) if spec["kind"] == "loop" else _child_search(spec)
     print(json.dumps(out), flush=True)
 
@@ -684,10 +699,25 @@ def main(argv=None):
                         help="skip the hand-written loop baseline")
     parser.add_argument("--quick", action="store_true",
                         help="tiny modules, 60 rows, 2 candidates x 2 folds: a smoke run")
+    parser.add_argument("--part", choices=["search", *_fit_survival.PARTS], default="search",
+                        help="search (default): searches of large networks; accumulation, "
+                             "resume, states: fits that survive (see benchmarks/_fit_survival.py)")
+    parser.add_argument("--checkpoint-every", type=float, default=3.0,
+                        help="checkpoint_every of the resume and states parts (seconds)")
+    parser.add_argument("--repeats-parts", type=int, default=3,
+                        help="runs of each measurement of the accumulation and states parts")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return _worker(args.worker)
+    if args.part != "search":
+        print(f"load average at start: {_load()}  (cores: {os.cpu_count()}, torch "
+              f"{torch.__version__}, device {args.device})")
+        tick = time.perf_counter()
+        _fit_survival.PARTS[args.part](args, os.path.abspath(__file__),
+                                       {"quick": args.quick, "device": args.device})
+        print(f"load average at the end: {_load()}; total {time.perf_counter() - tick:.0f} s")
+        return 0
 
     n_jobs_list = sorted(set(args.n_jobs))
     backends = [b for b in ("loky", "ray") if b in args.backends]

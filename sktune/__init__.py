@@ -13,6 +13,7 @@ from ._version import __version__
 _LAZY = {
     "NeuralNetClassifier": "sktune.nets",
     "NeuralNetRegressor": "sktune.nets",
+    "FitCheckpoint": "sktune.nets",
     "BayesSearchCV": "sktune.search",
     "HyperbandSearchCV": "sktune.search",
     "cv_report": "sktune.report",
@@ -23,8 +24,8 @@ _LAZY = {
 _SUBMODULES = ("cli", "data", "exceptions", "metrics", "modules", "nets", "persistence", "report",
                "search", "space", "tracking")
 
-__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "BayesSearchCV", "HyperbandSearchCV",
-           "cv_report",
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "FitCheckpoint", "BayesSearchCV",
+           "HyperbandSearchCV", "cv_report",
            "CVReport", "save", "load", "__version__"]
 
 

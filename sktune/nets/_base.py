@@ -148,6 +148,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         "lr_multipliers": [None, dict, Interval(Real, 0, None, closed="neither")],
         "reinit_head": ["boolean", str],
         "precision": [StrOptions({"32", "bf16", "16"})],
+        "micro_batch_size": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -184,6 +185,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         lr_multipliers=None,
         reinit_head=False,
         precision="32",
+        micro_batch_size=None,
         **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -218,6 +220,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         self.lr_multipliers = lr_multipliers
         self.reinit_head = reinit_head
         self.precision = precision
+        self.micro_batch_size = micro_batch_size
         vars(self).update(kwargs)
 
     # -- parameters ------------------------------------------------------
@@ -296,6 +299,12 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
                 f"optimizer must be one of {sorted(OPTIMIZERS)} or a torch.optim.Optimizer "
                 f"subclass; got {self.optimizer!r}."
             )
+        if self.micro_batch_size is not None and self.micro_batch_size > self.batch_size:
+            raise ValueError(
+                f"micro_batch_size={self.micro_batch_size} is larger than batch_size="
+                f"{self.batch_size}: a micro-batch is a part of one optimiser step's batch. "
+                f"Use micro_batch_size <= batch_size (in a search over batch_size, <= the "
+                f"smallest batch_size searched), or None to run whole batches.")
         knobs = self._routed_params("lr_schedule")
         if knobs and self.lr_schedule in (None, "constant"):
             raise ValueError(
@@ -411,6 +420,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             reinit_head=self.reinit_head,
             n_outputs=int(n_outputs),
             precision=self.precision,
+            micro_batch_size=None if self.micro_batch_size is None else int(self.micro_batch_size),
             **extra,
             **routed,
         )

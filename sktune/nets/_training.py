@@ -15,6 +15,7 @@ every callback that asks for batch events still gets them.
 import io
 import itertools
 import math
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
@@ -27,6 +28,8 @@ from skorch.utils import to_tensor
 from ..exceptions import DivergenceError
 from ._data import (LoaderBatches, SampleData, SliceBatches, TensorData, TransformedBatches,
                     attach_weights, batch_weights)
+from ._accumulation import batch_length, halved, mean_reduced, micro_batches, release
+from ._fit_state import fit_states
 from ._finetune import (frozen_names, frozen_norms, lr_factors, prepare_head,
                         set_requires_grad, user_groups)
 from ._precision import autocast_dtype, grad_scaler
@@ -43,6 +46,7 @@ _PREDICT_BATCH_WORK = 2 ** 34
 
 
 def _predict_batch_size(batch_size, module):
+    """Rows per inference batch (``batch_size``: the training micro-batch's, the floor)."""
     n_params = sum(p.numel() for p in module.parameters()) if module is not None else 0
     rows = _PREDICT_BATCH_SIZE if n_params == 0 else _PREDICT_BATCH_WORK // n_params
     return max(int(batch_size), min(_PREDICT_BATCH_SIZE, rows))
@@ -156,6 +160,11 @@ class TrainingNet(NeuralNet):
     precision : {'32', 'bf16', '16'}
         Training and inference under ``torch.autocast`` at this precision
         (see :mod:`._precision`).
+    micro_batch_size : int or None
+        Run each training batch as micro-batches of at most this many samples,
+        accumulating their gradients into one step (:mod:`._accumulation`);
+        None: whole batches. Halved when the device runs out of memory
+        mid-step (``micro_batch_size_`` holds the size in use).
 
     A module given as an instance is copied at initialisation: training
     never touches the instance passed in.
@@ -164,7 +173,8 @@ class TrainingNet(NeuralNet):
     def __init__(self, *args, l1_penalty=0.0, l2_in_loss=0.0, weight_decay=0.0,
                  valid_scoring=None, target_scale=None, train_transform=None, num_workers=0,
                  max_grad_norm=0.0, freeze=None, unfreeze_at=None, lr_multipliers=None,
-                 reinit_head=False, n_outputs=None, precision="32", **kwargs):
+                 reinit_head=False, n_outputs=None, precision="32", micro_batch_size=None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_penalty = l1_penalty
         self.l2_in_loss = l2_in_loss
@@ -180,6 +190,7 @@ class TrainingNet(NeuralNet):
         self.reinit_head = reinit_head
         self.n_outputs = n_outputs
         self.precision = precision
+        self.micro_batch_size = micro_batch_size
 
     # -- components --------------------------------------------------------
     @property
@@ -204,6 +215,7 @@ class TrainingNet(NeuralNet):
     def initialize(self):
         self.autocast_dtype_ = autocast_dtype(self.precision, self.device)
         self.grad_scaler_ = grad_scaler(self.precision, self.device)
+        self.micro_batch_size_ = self.micro_batch_size
         super().initialize()
         # the target statistics as tensors once, not once per batch
         self.target_tensors_ = None if self.target_scale is None else tuple(
@@ -298,13 +310,90 @@ class TrainingNet(NeuralNet):
 
     def backward(self, loss):
         """``loss.backward()``, through the gradient scaler for '16', then clipping."""
-        scaler = self.grad_scaler_
-        if scaler is None:
+        self._backward_only(loss)
+        self._gradients_done()
+
+    def _backward_only(self, loss):
+        """Add ``loss``'s gradients (scaled for '16')."""
+        if self.grad_scaler_ is None:
             loss.backward()
         else:
-            scaler.scale(loss).backward()
-            scaler.unscale_(self.optimizer_)  # clip and report true gradients
+            self.grad_scaler_.scale(loss).backward()
+
+    def _gradients_done(self):
+        """The step's gradients are all in: unscale them ('16'), then clip."""
+        if self.grad_scaler_ is not None:
+            self.grad_scaler_.unscale_(self.optimizer_)  # clip and report true gradients
         self._clip_gradients()
+
+    # -- one step's forward and backward: micro-batches, out-of-memory retry --------
+    def forward_backward(self, Xi, yi, **fit_params):
+        """Forward and backward of one training batch: the gradients of its loss,
+        in micro-batches of ``micro_batch_size_`` (their gradients adding up to
+        the batch's), retried with micro-batches of half the size when the
+        device runs out of memory. The caller zeroes the gradients before and
+        steps the optimiser after.
+
+        Returns
+        -------
+        loss : torch.Tensor
+            The batch's loss (detached when accumulated).
+        y_pred : torch.Tensor
+            The batch's predictions.
+        """
+        tried = self.micro_batch_size_
+        while True:
+            out_of_memory = False
+            try:
+                result = self._forward_backward(Xi, yi, **fit_params)
+            except torch.OutOfMemoryError:
+                out_of_memory = True  # handled below, once the failed step's frames are gone
+            if not out_of_memory:
+                if self.micro_batch_size_ != tried:
+                    warnings.warn(
+                        f"The device ran out of memory in a training step of "
+                        f"{batch_length(Xi)} samples; it ran as micro-batches of "
+                        f"{self.micro_batch_size_} samples (their gradients accumulated: "
+                        f"batch_size keeps its meaning), which the rest of this fit uses. "
+                        f"Set micro_batch_size={self.micro_batch_size_} to start there.",
+                        ResourceWarning, stacklevel=2)
+                return result
+            smaller = halved(self.micro_batch_size_, batch_length(Xi))
+            self.optimizer_.zero_grad(set_to_none=True)
+            release(self.device)
+            if smaller is None:
+                raise torch.OutOfMemoryError(
+                    "The device ran out of memory on a training step of one sample (after "
+                    "halving the micro-batches down to 1): the network does not fit; use a "
+                    "smaller network, precision='bf16' or '16', or freeze part of it.")
+            self.micro_batch_size_ = smaller
+
+    def _forward_backward(self, Xi, yi, **fit_params):
+        parts = micro_batches(Xi, yi, self.micro_batch_size_)
+        if len(parts) == 1:
+            with self.autocast():
+                y_pred = (self.module_(Xi) if torch.is_tensor(Xi) and not fit_params
+                          else self.infer(Xi, **fit_params))
+                loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            self.backward(loss)
+            return loss, y_pred
+        by_share = mean_reduced(self.criterion_)
+        total, predictions = None, []
+        for i, (Xc, yc, share) in enumerate(parts):
+            with self.autocast():
+                y_pred = self.infer(Xc, **fit_params)
+                loss = self._criterion_loss(y_pred, yc)
+                if by_share:
+                    loss = loss * share
+                if i == 0:  # the penalty once per step
+                    loss = self._add_penalty(loss)
+            self._backward_only(loss)
+            loss = loss.detach()
+            total = loss if total is None else total + loss
+            predictions.append(y_pred.detach())
+            del y_pred, loss  # this micro-batch's graph goes before the next one's
+        self._gradients_done()
+        return total, torch.cat(predictions)
 
     def step_optimizer(self):
         if self.grad_scaler_ is None:
@@ -329,10 +418,7 @@ class TrainingNet(NeuralNet):
         ``on_grad_computed`` and the optimiser's step."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        with self.autocast():
-            y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        self.backward(loss)
+        loss, y_pred = self.forward_backward(Xi, yi, **fit_params)
         return {"loss": loss, "y_pred": y_pred}
 
     def get_dataset(self, X, y=None):
@@ -344,8 +430,9 @@ class TrainingNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         if isinstance(dataset, TensorData):
-            size = (self.batch_size if training else
-                    _predict_batch_size(self.batch_size, getattr(self, "module_", None)))
+            size = (self.batch_size if training else _predict_batch_size(
+                getattr(self, "micro_batch_size_", None) or self.batch_size,
+                getattr(self, "module_", None)))
             batches = SliceBatches(dataset, size, shuffle=training)
         elif isinstance(dataset, SampleData):  # samples read as batches ask for them
             batches = LoaderBatches(dataset, self.batch_size, shuffle=training,
@@ -403,7 +490,11 @@ class TrainingNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self._criterion_loss(y_pred, y_true)
-        if training and (self.l1_penalty or self.l2_in_loss):
+        return self._add_penalty(loss) if training else loss
+
+    def _add_penalty(self, loss):
+        """``loss`` plus the L1 / L2 penalty terms, if any."""
+        if self.l1_penalty or self.l2_in_loss:
             weights = self.penalized_parameters()
             if self.l1_penalty:
                 loss = loss + self.l1_penalty * sum(w.abs().sum() for w in weights)
@@ -451,7 +542,13 @@ class TrainingNet(NeuralNet):
         iterator_valid = (None if dataset_valid is None
                           else self.get_iterator(dataset_valid, training=False))
         self.stop_training_ = False
-        for _ in range(epochs):
+        # A fit that saves its state (FitCheckpoint) continues from the last one saved.
+        target = len(self.history) + epochs
+        states = fit_states(self)
+        if states is not None:
+            self.n_train_ = len(dataset_train) if hasattr(dataset_train, "__len__") else None
+            states.resume(self, target)
+        while len(self.history) < target and not self.stop_training_:
             self.notify("on_epoch_begin", **epoch_kwargs)
             self.run_single_epoch(iterator_train, training=True, prefix="train",
                                   step_fn=self.train_step, **fit_params)
@@ -459,8 +556,10 @@ class TrainingNet(NeuralNet):
                                   step_fn=self.validation_step, **fit_params)
             self._check_epoch_losses()
             self.notify("on_epoch_end", **epoch_kwargs)
-            if self.stop_training_:
-                break
+            if states is not None:
+                states.epoch_done(self, target)
+        if states is not None:
+            states.fit_done()
         return self
 
     def _check_epoch_losses(self):
@@ -484,18 +583,14 @@ class TrainingNet(NeuralNet):
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         # One train() call per epoch, no closures, no notifications nobody listens to.
         self._set_training(True)
-        module, optimizer, history = self.module_, self.optimizer_, self.history
-        loss_fn, backward, step = self.get_loss, self.backward, self.step_optimizer
-        autocast = self.autocast
+        optimizer, history = self.optimizer_, self.history
+        forward_backward, step = self.forward_backward, self.step_optimizer
         batch_count = 0
         scaled = self.target_scale is not None
         for Xi, yi in iterator:
             history.new_batch()
             optimizer.zero_grad()
-            with autocast():
-                y_pred = module(Xi)
-                loss = loss_fn(y_pred, yi, X=Xi, training=True)
-            backward(loss)
+            loss, y_pred = forward_backward(Xi, yi)
             value = loss.item()
             if scaled:
                 history.record_batch("train_loss_scaled", value)

@@ -148,6 +148,20 @@ or skorch callback, default=None
         Run the forward pass and the loss under ``torch.autocast`` in
         bfloat16 or float16 (with a gradient scaler for '16'); weights and
         optimiser stay float32. A device that cannot run it raises at fit.
+    micro_batch_size : int or None, default=None
+        Gradient accumulation: each training batch of ``batch_size`` samples
+        runs forward and backward as even micro-batches of at most this many
+        samples, whose gradients add up to the whole batch's before the one
+        optimiser step (loss weighting, penalties, ``max_grad_norm``, the
+        '16' gradient scaler and schedules see one step per batch). The
+        update equals the unsplit one up to float round-off, except in
+        layers that compute batch statistics (BatchNorm normalises each
+        micro-batch by its own). ``batch_size`` stays the hyperparameter;
+        this is a memory setting, at most ``batch_size``. None: whole
+        batches. Whatever it is, a step that runs out of device memory
+        (``torch.OutOfMemoryError``, e.g. CUDA's) is retried with
+        micro-batches of half the size, with a warning naming the size that
+        worked, which the rest of the fit keeps (``net_.micro_batch_size_``).
     **kwargs
         ``module__<arg>``, ``optimizer__<arg>``, ``criterion__<arg>`` and
         ``lr_schedule__<arg>`` parameters, routed as described above.

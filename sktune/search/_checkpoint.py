@@ -30,6 +30,7 @@ before anything is evaluated.
 
 import json
 import os
+import shutil
 import sqlite3
 from contextlib import contextmanager
 
@@ -38,6 +39,7 @@ import torch
 
 from ..persistence._codec import decode, encode
 from ..exceptions import CheckpointMismatchError, PersistenceError
+from ..nets._fit_state import FitStates
 from ._task_hook import KnownResults, install
 
 CHECKPOINT_VERSION = 1
@@ -68,7 +70,7 @@ def fingerprint(obj):
         return joblib.hash(repr(obj))
 
 
-def _candidate_key(params):
+def candidate_key(params):
     """JSON text identifying a candidate (values without a JSON form by repr)."""
     encoded = {}
     for name, value in params.items():
@@ -118,6 +120,40 @@ class CheckpointSession:
 
     def close(self):
         self._db.close()
+
+    # -- the running fits' states (checkpoint_every) ----------------------------------
+    @property
+    def states_folder(self):
+        """Where the running fits save their training state: ``<checkpoint>.fits``."""
+        return self.path + ".fits"
+
+    def fit_states(self, every):
+        """The :class:`~sktune.nets._fit_state.FitStates` of this search's fits;
+        the folder is checked against this search first (a folder left by
+        another search raises, as a checkpoint of another search does)."""
+        folder = self.states_folder
+        os.makedirs(folder, exist_ok=True)
+        owner = os.path.join(folder, "search.json")
+        expected = _search_fingerprint(self.search)
+        if os.path.exists(owner):
+            with open(owner) as f:
+                stored = json.load(f)
+            if stored != expected:
+                differs = sorted(k for k in set(stored) | set(expected)
+                                 if stored.get(k) != expected.get(k))
+                raise CheckpointMismatchError(
+                    f"The fit states in {folder!r} were saved by a different search "
+                    f"({', '.join(differs)} differ(s)). Delete that folder (it only holds "
+                    "the states of fits that were running when a search was killed) or "
+                    "use a new checkpoint path.")
+        else:
+            with open(owner, "w") as f:
+                json.dump(expected, f)
+        return FitStates(folder, every)
+
+    def search_done(self):
+        """Every fit has ended: the running fits' states are not needed any more."""
+        shutil.rmtree(self.states_folder, ignore_errors=True)
 
     # -- metadata ----------------------------------------------------------------
     def _get(self, key):
@@ -215,7 +251,7 @@ class CheckpointSession:
         if stored is None:
             return None
         keys, _ = stored
-        asked = [_candidate_key(c) for c in candidates]
+        asked = [candidate_key(c) for c in candidates]
         if asked != keys:
             raise self._mismatch(index, asked, keys)
         return [self.known_candidate(index, i, c) for i, c in enumerate(candidates)]
@@ -231,7 +267,7 @@ class CheckpointSession:
         if stored is None:
             return None
         keys, outcomes = stored
-        asked = _candidate_key(candidate)
+        asked = candidate_key(candidate)
         if position >= len(keys) or asked != keys[position]:
             raise self._mismatch(index, asked,
                                  keys[position] if position < len(keys) else "nothing")
@@ -248,13 +284,13 @@ class CheckpointSession:
         if stored is None:
             return None
         keys, _ = stored
-        asked = _candidate_key(candidate)
+        asked = candidate_key(candidate)
         if asked not in keys:
             raise self._mismatch(index, asked, f"only {keys}")
         return self.known_candidate(index, keys.index(asked), candidate)
 
     def _record(self, index, candidates, out):
-        keys = json.dumps([_candidate_key(c) for c in candidates])
+        keys = json.dumps([candidate_key(c) for c in candidates])
         outcomes = json.dumps([encode(dict(o), "result") for o in out], allow_nan=False)
         with self._db:  # one transaction per round
             self._db.execute("INSERT INTO rounds VALUES (?, ?, ?)", (index, keys, outcomes))

@@ -32,10 +32,12 @@ import concurrent.futures as cf
 import heapq
 import itertools
 import warnings
+from contextlib import nullcontext
 
 from sklearn.base import clone
 
 from ..nets._devices import release_fit_memory
+from ._checkpoint import candidate_key
 from ._pool import InlinePool
 from ._task_hook import KnownResults, _fit_and_score
 
@@ -64,13 +66,18 @@ def run_fit(shared, task):
     estimator = clone(base_estimator)
     if failure is not None:
         estimator.fit = _raiser(failure)
+    kwargs = dict(kwargs)
     if callback_ctx is None:
-        kwargs = {k: v for k, v in kwargs.items() if k != "caller"}
+        kwargs.pop("caller", None)
+    states = kwargs.pop("fit_states", None)
+    saving = (nullcontext() if states is None or isinstance(parameters, KnownResults) else
+              states.fit(f"{candidate_key(dict(parameters))} split {split_progress[0]}"))
     try:
-        return _fit_and_score(estimator, X, y, train=train, test=test, parameters=parameters,
-                              split_progress=split_progress,
-                              candidate_progress=candidate_progress, callback_ctx=callback_ctx,
-                              **kwargs)
+        with saving:  # a fit killed with its worker (or its search) resumes from its state
+            return _fit_and_score(estimator, X, y, train=train, test=test,
+                                  parameters=parameters, split_progress=split_progress,
+                                  candidate_progress=candidate_progress,
+                                  callback_ctx=callback_ctx, **kwargs)
     finally:
         del estimator  # the fitted network: the next fit on this GPU gets its memory
         release_fit_memory()

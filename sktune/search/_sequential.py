@@ -17,9 +17,12 @@ import os
 import time
 import warnings
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_method_params, indexable
 
 from ..data._view import as_view, is_dataset
@@ -71,6 +74,7 @@ class RoundBasedSearchCV(BaseSearchCV):
         "optimizer_kwargs": [None, dict],
         "callbacks": [None, callable, list],
         "checkpoint": [None, str, os.PathLike],
+        "checkpoint_every": [None, Interval(Real, 0, None, closed="left")],
     }
 
     #: Attributes left out when the search is pickled into a parallel task.
@@ -122,6 +126,8 @@ class RoundBasedSearchCV(BaseSearchCV):
             with collect_fit_failures(self.error_score, owner=self), \
                     checkpoint_session(self, params) as self._checkpoint_session:
                 super().fit(X, y, **params)
+                if self._checkpoint_session is not None:
+                    self._checkpoint_session.search_done()
             if self.return_train_score:
                 _rank_train_scores(self.cv_results_)
             return self
@@ -171,6 +177,7 @@ class RoundBasedSearchCV(BaseSearchCV):
         scorers, _ = self._get_scorers()
         splits = list(cv.split(X, y, **routed.splitter.split))
         _check_splits(splits, self.n_splits_)
+        session = getattr(self, "_checkpoint_session", None)
         kwargs = dict(scorer=scorers, fit_params=routed.estimator.fit,
                       score_params=routed.scorer.score,
                       return_train_score=self.return_train_score, return_n_test_samples=True,
@@ -178,6 +185,9 @@ class RoundBasedSearchCV(BaseSearchCV):
                       error_score=self.error_score, verbose=self.verbose,
                       # what scikit-learn's callbacks see; without any, nothing to send
                       caller=self if getattr(self, "_skl_callbacks", None) else None)
+        if session is not None and self.checkpoint_every is not None:
+            # running fits save their training state beside the checkpoint
+            kwargs["fit_states"] = session.fit_states(self.checkpoint_every)
         pool = open_pool(getattr(self, "_pool_n_jobs", self.n_jobs))
         expected = None if n_candidates is None else n_candidates * len(splits)
         return Evaluations(pool, (clone(self.estimator), X, y, kwargs), splits,

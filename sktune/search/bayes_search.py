@@ -116,6 +116,17 @@ class BayesSearchCV(RoundBasedSearchCV):
         checkpoint of a different estimator, space, data or CV raises
         :class:`~sktune.exceptions.CheckpointMismatchError`. See
         ``docs/reliability.md``.
+    checkpoint_every : float or None, default=300.0
+        With ``checkpoint``: every running (candidate, split) fit of a sktune
+        network saves its training state (weights that train, optimiser,
+        schedule, random generators, history, early stopping) at the end of
+        an epoch once this many seconds have passed since its last save, in
+        the folder ``<checkpoint>.fits``; a resumed search continues each
+        interrupted fit from its last state instead of from scratch (its
+        ``cv_results_`` equal an uninterrupted run's). A state is removed
+        when its fit ends, the folder when the search does; at most one
+        state per running fit is on disk. None: fits are not saved (an
+        interrupted fit starts again). See ``docs/reliability.md``.
     asynchronous : bool, default=False
         Propose each candidate from every result finished at that moment,
         with all running candidates pending: workers never wait for the
@@ -217,7 +228,7 @@ scorer_, n_splits_, refit_time_, multimetric_
                  scoring=None, n_jobs=None, n_points=1, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
                  return_train_score=False, callbacks=None, checkpoint=None,
-                 asynchronous=False, objectives=None, fold_noise=True, fit_params=None,
+                 checkpoint_every=300.0, asynchronous=False, objectives=None, fold_noise=True, fit_params=None,
                  iid="deprecated"):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
@@ -229,6 +240,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.optimizer_kwargs = optimizer_kwargs
         self.callbacks = callbacks
         self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
         self.asynchronous = asynchronous
         self.objectives = objectives
         self.fold_noise = fold_noise

@@ -117,6 +117,17 @@ class HyperbandSearchCV(RoundBasedSearchCV):
         checkpoint replays them and continues. Models are not stored: the
         survivors of an interrupted bracket are retrained from scratch up to
         their rung's epochs (same scores for seeded sktune networks).
+    checkpoint_every : float or None, default=300.0
+        With ``checkpoint``: every running (candidate, split) fit of a sktune
+        network saves its training state (weights that train, optimiser,
+        schedule, random generators, history, early stopping) at the end of
+        an epoch once this many seconds have passed since its last save, in
+        the folder ``<checkpoint>.fits``; a resumed search continues each
+        interrupted fit from its last state instead of from scratch (its
+        ``cv_results_`` equal an uninterrupted run's). A state is removed
+        when its fit ends, the folder when the search does; at most one
+        state per running fit is on disk. None: fits are not saved (an
+        interrupted fit starts again). See ``docs/reliability.md``.
 
     Attributes
     ----------
@@ -167,7 +178,8 @@ scorer_, n_splits_, refit_time_, multimetric_
                  n_brackets=None, proposals="bayes", resource="epochs", scoring=None,
                  n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
                  random_state=None, error_score=np.nan, return_train_score=False,
-                 optimizer_kwargs=None, model_dir=None, callbacks=None, checkpoint=None):
+                 optimizer_kwargs=None, model_dir=None, callbacks=None, checkpoint=None,
+                 checkpoint_every=300.0):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -183,6 +195,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.model_dir = model_dir
         self.callbacks = callbacks
         self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
 
     _scheduled = True
 

@@ -89,7 +89,8 @@ def test_signature_matches_the_documented_interface():
     assert list(params) == [
         "estimator", "search_spaces", "optimizer_kwargs", "n_iter", "scoring", "n_jobs",
         "n_points", "refit", "cv", "verbose", "pre_dispatch", "random_state", "error_score",
-        "return_train_score", "callbacks", "checkpoint", "asynchronous", "objectives", "fold_noise",
+        "return_train_score", "callbacks", "checkpoint", "checkpoint_every", "asynchronous",
+        "objectives", "fold_noise",
         "fit_params", "iid",
     ]
     assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items()
@@ -102,6 +103,7 @@ def test_signature_matches_the_documented_interface():
     assert defaults["pre_dispatch"] == "2*n_jobs"
     assert np.isnan(defaults["error_score"])
     assert defaults["return_train_score"] is False
+    assert defaults["checkpoint_every"] == 300.0
     for name in ("scoring", "n_jobs", "cv", "random_state", "optimizer_kwargs", "callbacks",
                  "checkpoint"):
         assert defaults[name] is None
