@@ -70,6 +70,7 @@ _SETTINGS = {
     "plateau, sgd, micro-batches": {"lr_schedule": "plateau", "optimizer": "sgd",
                                     "micro_batch_size": 8},
     "pretrained, unfrozen at 3": {"module": "pretrained", "freeze": "body", "unfreeze_at": 3},
+    "linear warmup per step": {"lr_schedule": "linear", "lr_schedule__warmup": 0.3},
 }
 
 
@@ -279,3 +280,46 @@ def test_a_hyperband_search_interrupted_mid_fit_resumes(tmp_path):
     resumed = search(path).fit(X, y)
     expected = search(None).fit(X, y)
     _assert_same_results(resumed.cv_results_, expected.cv_results_)
+
+
+def test_a_state_cut_short_is_no_state(tmp_path):
+    """A state the disk did not get whole (power loss: states are not fsync-ed) is
+    ignored with a warning: the fit starts again and ends as an uninterrupted one."""
+    X, y = data()
+    path = tmp_path / "fit.pt"
+    _estimator("plain", [FitCheckpoint(str(path), every=0, keep=True)]).fit(X, y)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.warns(RuntimeWarning, match="cannot be read.*starts from the beginning"):
+        again = _estimator("plain", [FitCheckpoint(str(path), every=0)]).fit(X, y)
+    _same_fit(_estimator("plain", []).fit(X, y), again)
+
+
+def test_slow_saves_are_spaced_out(tmp_path, monkeypatch):
+    """Saving takes at most 5 % of a fit: after a save of s seconds the next one
+    waits 19 s, whatever `every` says."""
+    from sktune.nets import _fit_state
+
+    saves = []
+    real_save = _fit_state.save_state
+
+    def slow_save(net, target, path):
+        saves.append(len(net.history))
+        real_save(net, target, path)
+        time.sleep(0.05)  # a save of ~0.05 s: the next waits ~0.95 s
+
+    monkeypatch.setattr(_fit_state, "save_state", slow_save)
+    monkeypatch.setattr(_fit_state, "_last_save_seconds", 0.0)  # no save yet in this process
+
+    class _Tick(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            time.sleep(0.2)
+
+    X, y = data()
+    _estimator("plain", [_Tick(), FitCheckpoint(str(tmp_path / "fit.pt"), every=0.01)]).fit(X, y)
+    # 8 epochs of >= 0.2 s: saved after epoch 1, then every 5th epoch at most
+    assert saves[0] == 1 and all(b - a >= 4 for a, b in zip(saves, saves[1:])), saves
+    # the next fit in this process waits for its first save too (a search's fits
+    # save states of one size)
+    saves.clear()
+    _estimator("plain", [_Tick(), FitCheckpoint(str(tmp_path / "fit2.pt"), every=0.01)]).fit(X, y)
+    assert saves and saves[0] >= 4, saves

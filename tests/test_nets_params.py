@@ -19,7 +19,7 @@ DECLARED = [
     "early_stopping", "validation_fraction", "n_iter_no_change", "tol", "random_state",
     "device", "torch_threads", "verbose", "warm_start", "callbacks", "train_transform",
     "num_workers", "max_grad_norm", "freeze", "unfreeze_at", "lr_multipliers", "reinit_head",
-    "precision", "micro_batch_size",
+    "precision", "micro_batch_size", "output_key",
 ]
 
 
@@ -135,7 +135,7 @@ INVALID = [
     (dict(dropout=1), ["dropout", "1", "[0.0, 1.0)"]),
     (dict(dropout=-0.1), ["dropout", "-0.1", "[0.0, 1.0)"]),
     (dict(penalty="l3"), ["penalty", "l3", "l1", "elasticnet"]),
-    (dict(lr_schedule="linear"), ["lr_schedule", "linear", "cosine"]),
+    (dict(lr_schedule="triangle"), ["lr_schedule", "triangle", "cosine"]),
     (dict(hidden_layer_sizes=(0,)), ["hidden_layer_sizes", "(0,)", "positive"]),
     (dict(hidden_layer_sizes=(10, -3)), ["hidden_layer_sizes", "(10, -3)", "positive"]),
     (dict(hidden_layer_sizes=(10.5,)), ["hidden_layer_sizes", "10.5"]),

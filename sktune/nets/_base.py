@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOp
 from sklearn.utils.validation import (_check_sample_weight, _check_y, check_consistent_length,
                                       check_is_fitted, validate_data)
 
+from ..data._inputs import is_inputs
 from ..data._view import as_view, is_dataset
 
 try:  # scikit-learn >= 1.9: callbacks (sklearn.callback) reach the networks of a search
@@ -31,9 +32,11 @@ except ImportError:  # pragma: no cover - older scikit-learn
     CallbackSupportMixin = object
     callback_management_context = None
 
-from ._callbacks import SCHEDULES, EarlyStopping, LRSchedule
+from ._callbacks import (SCHEDULES, STEP_SCHEDULES, EarlyStopping, LRSchedule, StepSchedule,
+                         check_step_knobs)
 from ._data import SampleData, TensorData, sample_shape
 from ._devices import placed_device
+from ._named_inputs import check_forward_takes, typed_inputs
 from ._options import (COUPLED_WEIGHT_DECAY, FUSED_OPTIMIZERS, MOMENTUM_OPTIMIZERS,
                        OPTIMIZERS, ROUTED_PREFIXES, penalty_coefficients)
 from ._threads import fit_threads, torch_threads
@@ -123,7 +126,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         "optimizer": [StrOptions(set(OPTIMIZERS)), HasMethods(["step", "zero_grad"])],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "momentum": [Interval(Real, 0, 1, closed="both")],
-        "lr_schedule": [None, StrOptions({"constant", *SCHEDULES}),
+        "lr_schedule": [None, StrOptions({*STEP_SCHEDULES, *SCHEDULES}),
                         HasMethods(["on_epoch_end"])],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
@@ -149,6 +152,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         "reinit_head": ["boolean", str],
         "precision": [StrOptions({"32", "bf16", "16"})],
         "micro_batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "output_key": [str],
     }
 
     def __init__(
@@ -186,6 +190,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         reinit_head=False,
         precision="32",
         micro_batch_size=None,
+        output_key="logits",
         **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -221,6 +226,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         self.reinit_head = reinit_head
         self.precision = precision
         self.micro_batch_size = micro_batch_size
+        self.output_key = output_key
         vars(self).update(kwargs)
 
     # -- parameters ------------------------------------------------------
@@ -306,11 +312,13 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
                 f"Use micro_batch_size <= batch_size (in a search over batch_size, <= the "
                 f"smallest batch_size searched), or None to run whole batches.")
         knobs = self._routed_params("lr_schedule")
-        if knobs and self.lr_schedule in (None, "constant"):
+        if knobs and self.lr_schedule is None:
             raise ValueError(
                 f"lr_schedule__ parameters {sorted(knobs)} were given but "
-                f"lr_schedule={self.lr_schedule!r}; choose one of {sorted(SCHEDULES)}."
+                f"lr_schedule=None; choose one of {sorted({*SCHEDULES, *STEP_SCHEDULES})}."
             )
+        if isinstance(self.lr_schedule, str) and self.lr_schedule in STEP_SCHEDULES:
+            check_step_knobs(self.lr_schedule, knobs)
         for cb in self.callbacks or ():
             obj = cb[1] if isinstance(cb, tuple) and len(cb) == 2 else cb
             if not isinstance(obj, Callback):
@@ -352,11 +360,16 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
 
     def _callbacks(self, monitor):
         callbacks = list(self.callbacks or [])
-        if isinstance(self.lr_schedule, str) and self.lr_schedule != "constant":
+        knobs = self._routed_params("lr_schedule")
+        if isinstance(self.lr_schedule, str) and self.lr_schedule in STEP_SCHEDULES:
+            if self.lr_schedule != "constant" or knobs.get("warmup"):
+                callbacks.append(("lr_schedule", StepSchedule(
+                    self.lr_schedule, self.epochs, **knobs)))
+        elif isinstance(self.lr_schedule, str):
             callbacks.append(("lr_schedule", LRSchedule(
                 self.lr_schedule, self.epochs, monitor=monitor,
                 **self._routed_params("lr_schedule"))))
-        elif self.lr_schedule not in (None, "constant"):
+        elif self.lr_schedule is not None:
             callbacks.append(("lr_schedule", self.lr_schedule))
         if self.early_stopping:
             callbacks.append(("early_stopping", EarlyStopping(
@@ -421,6 +434,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             n_outputs=int(n_outputs),
             precision=self.precision,
             micro_batch_size=None if self.micro_batch_size is None else int(self.micro_batch_size),
+            output_key=self.output_key,
             **extra,
             **routed,
         )
@@ -461,6 +475,9 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         """
         if is_dataset(X):
             return self._validate_dataset(X, y, reset)
+        self._check_input_kind(X, reset)
+        if is_inputs(X):
+            return self._validate_inputs(X, y, reset)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              "is None (y may be None only when X is a dataset whose samples "
@@ -475,12 +492,50 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         out = validate_data(self, *args, reset=reset, dtype=self._input_dtype(X), **extra)
         X, y = (out, None) if no_y else out
         if reset:
+            self._input_names = None
             self._sample_shape = shape
         elif shape is not None and self._sample_shape is not None and shape != self._sample_shape:
             raise ValueError(f"X has samples of shape {shape}, but {type(self).__name__} was "
                              f"fitted on samples of shape {self._sample_shape}.")
         if self._sample_shape is not None:
             X = X.reshape(len(X), *self._sample_shape)
+        return X, y
+
+    def _check_input_kind(self, X, reset):
+        """Named inputs after a fit on arrays, or arrays after one on named inputs:
+        say so (the network's forward takes one or the other)."""
+        names = getattr(self, "_input_names", None)
+        if reset:
+            return
+        if names is not None and not is_inputs(X):
+            raise ValueError(f"{type(self).__name__} was fitted on named inputs {list(names)} "
+                             f"(a mapping such as a tokenizer's output); give X the same way, "
+                             f"not as a {type(X).__name__}.")
+        if names is None and is_inputs(X) and hasattr(self, "n_features_in_"):
+            raise ValueError(f"{type(self).__name__} was fitted on an array of "
+                             f"{self.n_features_in_} features; give X as an array, not as "
+                             f"named inputs {sorted(X)}.")
+
+    def _validate_inputs(self, X, y="no_validation", reset=True):
+        """Named inputs (a mapping of arrays: a tokenizer's output, an
+        :class:`~sktune.data.InputDict`) as an ``InputDict`` of int64 / float32
+        arrays, one row per sample; their names go to ``forward`` as keywords."""
+        X = typed_inputs(X)
+        if reset:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(attr, None)
+            self._input_names = tuple(X)
+            self._sample_shape = None
+        elif set(X) != set(self._input_names):
+            raise ValueError(f"X has inputs {sorted(X)}, but {type(self).__name__} was fitted "
+                             f"on inputs {sorted(self._input_names)}.")
+        if isinstance(y, str) and y == "no_validation":
+            return X, None
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed with named "
+                             "inputs, but the target y is None.")
+        y = _check_y(y, **self._y_validation)
+        check_consistent_length(X, y)
         return X, y
 
     def _validate_dataset(self, X, y="no_validation", reset=True):
@@ -490,6 +545,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         shape = sample_shape(view)
         n_values = int(np.prod(shape))
         if reset:
+            self._input_names = None
             self.n_features_in_ = n_values
             self.__dict__.pop("feature_names_in_", None)
             self._sample_shape = None if self._flat_input() else shape
@@ -509,7 +565,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
 
     def _torch_data(self, X, y=None, sample_weight=None, device="cpu"):
         """What the training net reads: tensors for arrays, samples for a dataset."""
-        if isinstance(X, np.ndarray):
+        if isinstance(X, (np.ndarray, dict)):  # an array, or named inputs (InputDict)
             return TensorData(X, y, device=device, sample_weight=sample_weight)
         return SampleData(X, y, sample_weight=sample_weight, flat=self._flat_input(),
                           tokens=self._token_inputs())
@@ -562,9 +618,12 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         self._torch_seed, self._split_seed = (int(s) for s in rng.randint(2**31 - 1, size=2))
         self._rng_state = None
-        self.net_ = self._build_net(sizes, self.n_features_in_, self._n_outputs(y_enc), device)
+        self.net_ = self._build_net(sizes, getattr(self, "n_features_in_", None),
+                                    self._n_outputs(y_enc), device)
         with self._seeded_torch(self.net_.device):
             self.net_.initialize()
+        if getattr(self, "_input_names", None) is not None:
+            check_forward_takes(self.net_.module_, self._input_names)
 
     def _train(self, X, y_enc, epochs, sample_weight=None):
         (X_train, y_train, w_train), valid = self._split(X, y_enc, sample_weight)
@@ -607,12 +666,17 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or torch Dataset
+        X : array-like of shape (n_samples, n_features), mapping or torch Dataset
             Training data (cast to float32); n-D arrays are accepted by
             custom modules and :class:`~sktune.modules.ConvNet`. A map-style
             torch ``Dataset`` (or :class:`~sktune.data.DatasetView`, or
             skorch's ``SliceDataset``) is read batch by batch, with
-            ``num_workers`` loader processes (docs/datasets.md).
+            ``num_workers`` loader processes (docs/datasets.md). A mapping
+            of arrays with one row per sample (named inputs: a tokenizer's
+            ``input_ids`` and ``attention_mask``, an
+            :class:`~sktune.data.InputDict`) goes to the module's
+            ``forward`` as keyword arguments, integers as int64
+            (docs/transformers.md).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets; None only for a dataset ``X``, whose samples' labels
             are then read.

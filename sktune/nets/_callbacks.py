@@ -2,11 +2,20 @@
 
 Both keep their state across ``partial_fit`` calls, so training that is
 continued for more epochs follows the same schedule as one long run.
+
+Schedules come in two kinds: torch's schedulers stepped once per epoch
+(:class:`LRSchedule`: 'step', 'exponential', 'plateau'), and the
+transformer fine-tuning schedules stepped once per optimiser step, with a
+linear warmup (:class:`StepSchedule`: 'linear', 'cosine', 'constant'), whose
+learning rates equal transformers' ``get_scheduler`` of the same name step
+for step.
 """
 
 import copy
+import math
 import os
 import sys
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -17,9 +26,123 @@ from skorch.callbacks import Callback
 SCHEDULES = {
     "step": ("StepLR", {"step_size": None, "gamma": 0.1}),
     "exponential": ("ExponentialLR", {"gamma": 0.95}),
-    "cosine": ("CosineAnnealingLR", {"T_max": None, "eta_min": 0.0}),
     "plateau": ("ReduceLROnPlateau", {"factor": 0.1, "patience": 5, "threshold": 1e-4}),
 }
+#: ``lr_schedule`` names stepped per optimiser step -> their knobs' defaults.
+STEP_SCHEDULES = {
+    "linear": {"warmup": 0},
+    "cosine": {"warmup": 0, "eta_min": 0.0},
+    "constant": {"warmup": 0},
+}
+
+
+def check_step_knobs(name, knobs):
+    """Raise ``ValueError`` for knobs a per-step schedule does not take or bad values."""
+    unknown = sorted(set(knobs) - set(STEP_SCHEDULES[name]))
+    if unknown:
+        raise ValueError(
+            f"lr_schedule={name!r} takes the knobs {sorted(STEP_SCHEDULES[name])} "
+            f"(lr_schedule__<knob>); got {unknown}. Per-epoch torch schedulers with other "
+            f"knobs: {sorted(SCHEDULES)}; per-step ones: {sorted(STEP_SCHEDULES)} (e.g. "
+            "'cosine').")
+    warmup = knobs.get("warmup", 0)
+    if isinstance(warmup, bool) or not (
+            (isinstance(warmup, Integral) and warmup >= 0)
+            or (isinstance(warmup, Real) and 0 <= warmup <= 1)):
+        raise ValueError(
+            f"lr_schedule__warmup must be a number of optimiser steps (an int >= 0) or a "
+            f"fraction of all steps (a float in [0, 1]); got {warmup!r}.")
+    eta_min = knobs.get("eta_min", 0.0)
+    if not (isinstance(eta_min, Real) and eta_min >= 0):
+        raise ValueError(f"lr_schedule__eta_min must be a learning rate >= 0; got {eta_min!r}.")
+
+
+def warmup_steps(warmup, total):
+    """Warmup steps: an int as it is, a float as a fraction of ``total`` (rounded
+    up, as transformers' ``TrainingArguments.warmup_ratio``)."""
+    if isinstance(warmup, Integral):
+        return int(warmup)
+    return math.ceil(total * float(warmup))
+
+
+class _Shape:
+    """The factor of the base learning rate at an optimiser step (``LambdaLR``'s
+    function; an object so that schedules pickle and their state saves).
+
+    The arithmetic is transformers' (``get_linear_schedule_with_warmup``,
+    ``get_cosine_schedule_with_warmup`` with half a cycle,
+    ``get_constant_schedule_with_warmup``), so the rates are equal, not only close;
+    ``floor`` (``eta_min`` / the group's base rate) lifts cosine's end."""
+
+    def __init__(self, name, warmup, total, floor=0.0):
+        self.name, self.warmup, self.total, self.floor = name, warmup, total, floor
+
+    def __call__(self, step):
+        if step < self.warmup:
+            return float(step) / float(max(1, self.warmup))
+        if self.name == "constant":
+            return 1.0
+        if self.name == "linear":
+            return max(0.0, float(self.total - step) / float(max(1, self.total - self.warmup)))
+        progress = float(step - self.warmup) / float(max(1, self.total - self.warmup))
+        decay = max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
+        return decay if not self.floor else self.floor + (1.0 - self.floor) * decay
+
+
+class StepSchedule(Callback):
+    """A learning-rate schedule stepped after every optimiser step: a linear
+    warmup from 0, then constant, linear decay to 0 or half a cosine to
+    ``eta_min``, over all steps of the fit (``epochs`` times the batches of an
+    epoch), as transformers' ``get_scheduler(name, ...)``.
+
+    Parameters
+    ----------
+    name : {'linear', 'cosine', 'constant'}
+    epochs : int
+        The estimator's ``epochs``: the fit's steps are ``epochs`` times the
+        training batches of an epoch.
+    warmup : int or float, default=0
+        Warmup steps (an int), or a fraction of all steps (a float in [0, 1],
+        rounded up).
+    eta_min : float, default=0.0
+        The learning rate the cosine ends at ('cosine' only).
+    """
+
+    def __init__(self, name, epochs, warmup=0, eta_min=0.0):
+        self.name = name
+        self.epochs = epochs
+        self.warmup = warmup
+        self.eta_min = eta_min
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        # Created once: continued training keeps the schedule's position. After
+        # a pickle round trip the optimiser is a new object: rebind, keep position.
+        old = getattr(self, "scheduler_", None)
+        if old is None or old.optimizer is not net.optimizer_:
+            total = int(self.epochs) * max(1, -(-len(X) // int(net.batch_size)))
+            warm = warmup_steps(self.warmup, total)
+            shapes = [_Shape(self.name, warm, total,
+                             float(self.eta_min) / group["lr"] if group["lr"] else 0.0)
+                      for group in net.optimizer_.param_groups]
+            self.total_steps_, self.warmup_steps_ = total, warm
+            self.scheduler_ = torch.optim.lr_scheduler.LambdaLR(net.optimizer_, shapes)
+            if old is not None:
+                _continue_from(self.scheduler_, old)
+        net.step_schedule_ = self
+
+    def step_taken(self):
+        """One optimiser step was taken (the training net calls this)."""
+        self.scheduler_.step()
+
+
+def _continue_from(scheduler, old):
+    """``scheduler`` (new, on the unpickled optimiser) where ``old`` was: its
+    position, and the rates it had set (a new scheduler sets its first ones)."""
+    scheduler.load_state_dict(old.state_dict())
+    last = getattr(old, "_last_lr", None)
+    if last is not None:
+        for group, lr in zip(scheduler.optimizer.param_groups, last):
+            group["lr"] = lr
 
 
 class LRSchedule(Callback):
@@ -61,7 +184,7 @@ class LRSchedule(Callback):
             cls = getattr(torch.optim.lr_scheduler, SCHEDULES[self.name][0])
             self.scheduler_ = cls(net.optimizer_, **self.scheduler_kwargs())
             if old is not None:
-                self.scheduler_.load_state_dict(old.state_dict())
+                _continue_from(self.scheduler_, old)
 
     def on_epoch_end(self, net, **kwargs):
         if self.name == "plateau":

@@ -19,6 +19,8 @@ from torch.utils.data import Dataset
 
 
 def _as_tensor(array, device):
+    if isinstance(array, dict):  # named inputs (InputDict): a dict of tensors
+        return {name: _as_tensor(value, device) for name, value in array.items()}
     # torch cannot share read-only memory (joblib memory-maps large inputs
     # read-only): copy those rather than warn.
     flags = getattr(array, "flags", None)
@@ -68,8 +70,23 @@ def batch_bounds(n, batch_size):
     return bounds
 
 
+def _n_rows(X):
+    return len(next(iter(X.values()))) if isinstance(X, dict) else len(X)
+
+
+def _rows(X, index):
+    """Rows ``index`` of a tensor or of each tensor of a dict (named inputs)."""
+    if isinstance(X, dict):
+        return {name: value[index] for name, value in X.items()}
+    return X[index]
+
+
 class TensorData(Dataset):
     """Inputs (and optional targets and sample weights) converted once to tensors.
+
+    The inputs are an array, or named inputs (a dict of arrays, e.g. an
+    :class:`~sktune.data.InputDict`), held as a dict of tensors whose
+    batches are dicts of rows.
 
     It is a regular torch ``Dataset`` (so any skorch helper or user
     ``DataLoader`` still works) that the sktune training loop batches by slicing.
@@ -84,10 +101,10 @@ class TensorData(Dataset):
         self.w = None if sample_weight is None else _as_tensor(sample_weight, device)
 
     def __len__(self):
-        return len(self.X)
+        return _n_rows(self.X)
 
     def __getitem__(self, i):
-        return self.X[i], (torch.empty(0) if self.y is None else self.y[i])
+        return _rows(self.X, i), (torch.empty(0) if self.y is None else self.y[i])
 
 
 class SliceBatches:
@@ -115,14 +132,15 @@ class SliceBatches:
 
     def __iter__(self):
         X, y, w = self.data.X, self.data.y, self.data.w
-        n, bs = len(X), self.batch_size
-        order = torch.randperm(n).to(X.device) if self.shuffle else None
+        n, bs = len(self.data), self.batch_size
+        device = next(iter(X.values())).device if isinstance(X, dict) else X.device
+        order = torch.randperm(n).to(device) if self.shuffle else None
         for start, stop in batch_bounds(n, bs):
             idx = slice(start, stop) if order is None else order[start:stop]
             yi = None if y is None else y[idx]
             if w is not None:
                 attach_weights(yi, w[idx])
-            yield X[idx], yi
+            yield _rows(X, idx), yi
 
 
 # -- datasets: samples read batch by batch -------------------------------------

@@ -34,6 +34,7 @@ from ._finetune import (frozen_names, frozen_norms, lr_factors, prepare_head,
                         set_requires_grad, user_groups)
 from ._precision import autocast_dtype, grad_scaler
 from ._shared_weights import copy_for_fit, own_shared
+from ._outputs import logits_of
 
 # Inference batches are cut larger than training ones (no gradients are kept):
 # 4096 rows, fewer for modules of over 4M parameters, whose batches are big
@@ -165,6 +166,9 @@ class TrainingNet(NeuralNet):
         accumulating their gradients into one step (:mod:`._accumulation`);
         None: whole batches. Halved when the device runs out of memory
         mid-step (``micro_batch_size_`` holds the size in use).
+    output_key : str
+        Where the predictions are in a module output that is a mapping (a
+        Hugging Face ``ModelOutput``: ``'logits'``); see :mod:`._outputs`.
 
     A module given as an instance is copied at initialisation: training
     never touches the instance passed in.
@@ -174,7 +178,7 @@ class TrainingNet(NeuralNet):
                  valid_scoring=None, target_scale=None, train_transform=None, num_workers=0,
                  max_grad_norm=0.0, freeze=None, unfreeze_at=None, lr_multipliers=None,
                  reinit_head=False, n_outputs=None, precision="32", micro_batch_size=None,
-                 **kwargs):
+                 output_key="logits", **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_penalty = l1_penalty
         self.l2_in_loss = l2_in_loss
@@ -191,6 +195,7 @@ class TrainingNet(NeuralNet):
         self.n_outputs = n_outputs
         self.precision = precision
         self.micro_batch_size = micro_batch_size
+        self.output_key = output_key
 
     # -- components --------------------------------------------------------
     @property
@@ -305,8 +310,10 @@ class TrainingNet(NeuralNet):
         return torch.autocast(torch.device(self.device).type, dtype=self.autocast_dtype_)
 
     def infer(self, x, **fit_params):
+        """The module's predictions for ``x`` (a tensor, or a dict of named
+        inputs passed as keywords), read from its output (:func:`logits_of`)."""
         with self.autocast():
-            return super().infer(x, **fit_params)
+            return logits_of(super().infer(x, **fit_params), self.output_key)
 
     def backward(self, loss):
         """``loss.backward()``, through the gradient scaler for '16', then clipping."""
@@ -372,7 +379,8 @@ class TrainingNet(NeuralNet):
         parts = micro_batches(Xi, yi, self.micro_batch_size_)
         if len(parts) == 1:
             with self.autocast():
-                y_pred = (self.module_(Xi) if torch.is_tensor(Xi) and not fit_params
+                y_pred = (logits_of(self.module_(Xi), self.output_key)
+                          if torch.is_tensor(Xi) and not fit_params
                           else self.infer(Xi, **fit_params))
                 loss = self.get_loss(y_pred, yi, X=Xi, training=True)
             self.backward(loss)
@@ -401,12 +409,21 @@ class TrainingNet(NeuralNet):
         else:
             self.grad_scaler_.step(self.optimizer_)
             self.grad_scaler_.update()
+        self._stepped()
 
     def _step_optimizer(self, step_fn):
         if self.grad_scaler_ is None:
-            return super()._step_optimizer(step_fn)
+            out = super()._step_optimizer(step_fn)
+            self._stepped()
+            return out
         step_fn()  # a scaled step takes no closure
         return self.step_optimizer()
+
+    def _stepped(self):
+        """After each optimiser step: a per-step learning-rate schedule steps too."""
+        schedule = getattr(self, "step_schedule_", None)
+        if schedule is not None:
+            schedule.step_taken()
 
     def _clip_gradients(self):
         """Scale the gradients down to ``max_grad_norm`` (global L2 norm), if set."""
@@ -597,7 +614,7 @@ class TrainingNet(NeuralNet):
                 history.record_batch("train_loss", self.loss_in_target_units(y_pred, yi))
             else:
                 history.record_batch("train_loss", value)
-            history.record_batch("train_batch_size", len(Xi))
+            history.record_batch("train_batch_size", batch_length(Xi))
             batch_count += 1
             if not math.isfinite(value):  # a Python float: free, no extra sync
                 raise _diverged(self, "training loss", value, batch=batch_count)

@@ -28,8 +28,13 @@ _PARAMETERS_DOC = """
         The network class; None is :class:`sktune.modules.MLP`. Its
         constructor receives whichever of ``n_features``, ``n_outputs``,
         ``hidden_layer_sizes``, ``activation`` and ``dropout`` it accepts,
-        plus every ``module__<arg>`` parameter. It must return one output
-        per class (logits) or per target. An instance (a pretrained
+        plus every ``module__<arg>`` parameter (a Hugging Face model class
+        takes ``module__config``). It must return one output
+        per class (logits) or per target: a tensor, or a mapping (a Hugging
+        Face ``ModelOutput``) holding them under ``output_key``, or a tuple
+        whose first item they are. ``X`` given as named inputs (a mapping
+        such as a tokenizer's output) goes to its ``forward`` as keyword
+        arguments. An instance (a pretrained
         network) is copied at the start of every fit, so each fit (every
         candidate and fold of a search) starts from its weights and the
         instance itself is never modified (docs/finetuning.md).
@@ -44,15 +49,22 @@ torch.optim.Optimizer subclass, default='adam'
         Learning rate.
     momentum : float in [0, 1], default=0.9
         Momentum of 'sgd' and 'rmsprop' (ignored by the others).
-    lr_schedule : {None, 'constant', 'step', 'exponential', 'cosine', 'plateau'} \
-or skorch callback, default=None
-        Learning-rate schedule, stepped once per epoch. Its knobs are the
-        torch scheduler's arguments, given as ``lr_schedule__<arg>``:
-        'step' (``step_size`` = epochs // 3, ``gamma`` = 0.1), 'exponential'
-        (``gamma`` = 0.95), 'cosine' (``T_max`` = epochs, ``eta_min`` = 0),
-        'plateau' (``factor`` = 0.1, ``patience`` = 5; watches the
-        validation loss when there is a validation split, else the training
-        loss). A skorch ``LRScheduler`` callback is used as given.
+    lr_schedule : {None, 'constant', 'linear', 'cosine', 'step', \
+'exponential', 'plateau'} or skorch callback, default=None
+        Learning-rate schedule; its knobs are given as
+        ``lr_schedule__<knob>``. Stepped after every optimiser step, as
+        transformers' ``get_scheduler`` (the rates are equal step for step):
+        'linear' (warmup, then linear decay to 0 at the fit's last step),
+        'cosine' (warmup, then half a cosine down to ``eta_min`` = 0) and
+        'constant' (warmup, then ``lr``); their ``warmup`` (default 0) is a
+        number of optimiser steps (an int) or a fraction of all steps
+        (``epochs`` times the batches of an epoch; a float in [0, 1],
+        rounded up). Stepped once per epoch, torch's schedulers with their
+        arguments as knobs: 'step' (``step_size`` = epochs // 3, ``gamma`` =
+        0.1), 'exponential' (``gamma`` = 0.95), 'plateau' (``factor`` = 0.1,
+        ``patience`` = 5; watches the validation loss when there is a
+        validation split, else the training loss). A skorch ``LRScheduler``
+        callback is used as given.
     batch_size : int, default=64
         Largest mini-batch size. An epoch's samples are spread evenly over
         ``ceil(n_samples / batch_size)`` batches (67 samples at 64 give
@@ -156,12 +168,17 @@ or skorch callback, default=None
         '16' gradient scaler and schedules see one step per batch). The
         update equals the unsplit one up to float round-off, except in
         layers that compute batch statistics (BatchNorm normalises each
-        micro-batch by its own). ``batch_size`` stays the hyperparameter;
+        micro-batch by its own) and where random draws differ (dropout
+        masks are drawn per micro-batch). ``batch_size`` stays the hyperparameter;
         this is a memory setting, at most ``batch_size``. None: whole
         batches. Whatever it is, a step that runs out of device memory
         (``torch.OutOfMemoryError``, e.g. CUDA's) is retried with
         micro-batches of half the size, with a warning naming the size that
         worked, which the rest of the fit keeps (``net_.micro_batch_size_``).
+    output_key : str, default='logits'
+        Where the predictions are when ``module`` returns a mapping (a Hugging
+        Face ``ModelOutput``, a dict); a tensor is the predictions and a
+        tuple's first item is.
     **kwargs
         ``module__<arg>``, ``optimizer__<arg>``, ``criterion__<arg>`` and
         ``lr_schedule__<arg>`` parameters, routed as described above.

@@ -25,6 +25,7 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_method_params, indexable
 
+from ..data._inputs import as_inputs, is_inputs
 from ..data._view import as_view, is_dataset
 from ._checkpoint import checkpoint_session
 from ._fit_failures import collect_fit_failures, raise_if_all_failed
@@ -92,10 +93,12 @@ class RoundBasedSearchCV(BaseSearchCV):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or torch Dataset
+        X : array-like of shape (n_samples, n_features), mapping or torch Dataset
             Training data. A map-style torch ``Dataset`` is split by index
             (as a :class:`~sktune.data.DatasetView`) and read batch by batch
-            by the estimator.
+            by the estimator; a mapping of arrays (named inputs, such as a
+            tokenizer's output) is split by rows (as an
+            :class:`~sktune.data.InputDict`).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets. None with a dataset ``X`` reads its labels
             (``DatasetView.targets``), so classifiers' folds are stratified
@@ -116,6 +119,8 @@ class RoundBasedSearchCV(BaseSearchCV):
             X = as_view(X)
             if y is None:
                 y = X.targets
+        elif is_inputs(X):  # named inputs (a tokenizer's dict): split by rows, not keys
+            X = as_inputs(X)
         self._fit_callbacks = callback
         self._searching = True
         self._fit_args = (X, y, params)
