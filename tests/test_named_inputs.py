@@ -6,7 +6,7 @@ import torch
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
 
 from sktune import NeuralNetClassifier, NeuralNetRegressor
-from sktune.data import InputDict
+from sktune.data import DatasetView, InputDict
 
 VOCAB, LENGTH = 50, 12
 
@@ -195,3 +195,44 @@ def test_a_regressor_and_micro_batches_take_named_inputs():
     whole = _net(BagOfTokens).fit(X, y)
     split = _net(BagOfTokens, micro_batch_size=4).fit(X, y)
     np.testing.assert_allclose(whole.predict_proba(X), split.predict_proba(X), atol=1e-5)
+
+
+class _DictSamples(torch.utils.data.Dataset):
+    """Samples as a Hugging Face dataset gives them: a dict with the label inside."""
+
+    def __init__(self, X, y, label_key="labels"):
+        self.X, self.y, self.label_key = X, y, label_key
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        sample = {k: torch.as_tensor(v[i]) for k, v in self.X.items()}
+        if self.label_key:
+            sample[self.label_key] = int(self.y[i])
+        return sample
+
+
+@pytest.mark.parametrize("label_key", ["labels", "label"])
+def test_a_dataset_of_dict_samples_trains_as_the_same_named_arrays(label_key):
+    X, y = token_data(n=64)
+    dataset = _DictSamples(X, y, label_key)
+    from_dataset = _net(BagOfTokens).fit(dataset)  # the labels are read from the samples
+    from_arrays = _net(BagOfTokens).fit(X, y)
+    np.testing.assert_allclose(from_dataset.predict_proba(dataset), from_arrays.predict_proba(X),
+                               atol=1e-6)
+    assert from_dataset.score(dataset) == from_arrays.score(X, y)
+    scores = cross_validate(_net(BagOfTokens), DatasetView(dataset), y, cv=2)["test_score"]
+    assert np.all(np.isfinite(scores))
+
+
+def test_dict_samples_errors():
+    X, y = token_data(n=20)
+    ragged = _DictSamples(X, y)
+    ragged.X = {"input_ids": [x[: 5 + i % 3] for i, x in enumerate(X["input_ids"])],
+                "attention_mask": [m[: 5 + i % 3] for i, m in enumerate(X["attention_mask"])]}
+    with pytest.raises(ValueError, match="pad every sample to one length"):
+        _net(BagOfTokens).fit(ragged)
+    net = _net(BagOfTokens).fit(_DictSamples(X, y))
+    with pytest.raises(ValueError, match="fitted on inputs"):
+        net.predict(_DictSamples({"input_ids": X["input_ids"]}, y))

@@ -7,6 +7,7 @@ a dataset of images into folds without reading one image; the estimators read
 the samples batch by batch when they train or predict.
 """
 
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -60,12 +61,19 @@ def _split_sample(sample):
             f"a dataset sample is a {type(sample).__name__} of {len(sample)} items; sktune "
             "reads samples as (x, y) pairs or as x alone."
         )
-    if isinstance(sample, dict):
-        raise ValueError(
-            "a dataset sample is a dict; sktune reads samples as (x, y) pairs or as x "
-            "alone. Wrap the dataset so that it returns (x, y)."
-        )
+    if isinstance(sample, Mapping):  # named inputs, the label (if any) under "labels"/"label"
+        labels = [key for key in _LABEL_KEYS if key in sample]
+        if len(labels) > 1:
+            raise ValueError(f"a dataset sample has both {labels}; keep one label key.")
+        if not labels:
+            return dict(sample), None
+        return {k: v for k, v in sample.items() if k != labels[0]}, sample[labels[0]]
     return sample, None
+
+
+#: Keys of a dict sample that hold its label (Hugging Face's conventions); the
+#: other keys are the named inputs that go to the module's forward.
+_LABEL_KEYS = ("labels", "label")
 
 
 def _label(value):
@@ -88,7 +96,10 @@ class DatasetView:
     ----------
     dataset : torch.utils.data.Dataset
         Map-style: ``len(dataset)`` samples, ``dataset[i]`` returning
-        ``(x, y)`` or ``x`` (a tensor, array or number).
+        ``(x, y)`` or ``x`` (a tensor, array or number), or a dict of named
+        inputs (``{"input_ids": ..., "attention_mask": ..., "labels": ...}``,
+        as a Hugging Face dataset gives them: the label under ``"labels"``
+        or ``"label"``, the other keys going to the module's ``forward``).
     indices : array-like of int or None, default=None
         The samples of ``dataset`` in the view, in order; None is all.
 

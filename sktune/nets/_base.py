@@ -501,20 +501,22 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             X = X.reshape(len(X), *self._sample_shape)
         return X, y
 
-    def _check_input_kind(self, X, reset):
+    def _check_input_kind(self, X, reset, named=None):
         """Named inputs after a fit on arrays, or arrays after one on named inputs:
-        say so (the network's forward takes one or the other)."""
+        say so (the network's forward takes one or the other). ``named``: whether
+        ``X`` (a dataset) holds named inputs; None: whether it is a mapping."""
         names = getattr(self, "_input_names", None)
+        named = is_inputs(X) if named is None else named
         if reset:
             return
-        if names is not None and not is_inputs(X):
+        if names is not None and not named:
             raise ValueError(f"{type(self).__name__} was fitted on named inputs {list(names)} "
                              f"(a mapping such as a tokenizer's output); give X the same way, "
                              f"not as a {type(X).__name__}.")
-        if names is None and is_inputs(X) and hasattr(self, "n_features_in_"):
+        if names is None and named and hasattr(self, "n_features_in_"):
             raise ValueError(f"{type(self).__name__} was fitted on an array of "
                              f"{self.n_features_in_} features; give X as an array, not as "
-                             f"named inputs {sorted(X)}.")
+                             f"named inputs.")
 
     def _validate_inputs(self, X, y="no_validation", reset=True):
         """Named inputs (a mapping of arrays: a tokenizer's output, an
@@ -538,11 +540,34 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         check_consistent_length(X, y)
         return X, y
 
+    def _validate_named_dataset(self, view, shapes, y, reset):
+        """A dataset of dict samples: its inputs' names are checked as named inputs'."""
+        self._check_input_kind(view, reset, named=True)
+        if reset:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(attr, None)
+            self._input_names = tuple(shapes)
+            self._sample_shape = None
+        elif set(shapes) != set(self._input_names):
+            raise ValueError(f"the dataset's samples have inputs {sorted(shapes)}, but "
+                             f"{type(self).__name__} was fitted on inputs "
+                             f"{sorted(self._input_names)}.")
+        if isinstance(y, str) and y == "no_validation":
+            return view, None
+        if y is None:
+            y = view.targets
+        y = _check_y(y, **self._y_validation)
+        check_consistent_length(view, y)
+        return view, y
+
     def _validate_dataset(self, X, y="no_validation", reset=True):
         """A dataset as ``(view, y)``: the first sample gives the input shape; ``y``
         None reads the labels from the dataset (``DatasetView.targets``)."""
         view = as_view(X)
         shape = sample_shape(view)
+        if isinstance(shape, dict):  # dict samples: named inputs
+            return self._validate_named_dataset(view, shape, y, reset)
+        self._check_input_kind(view, reset, named=False)
         n_values = int(np.prod(shape))
         if reset:
             self._input_names = None

@@ -161,11 +161,45 @@ def _as_input_tensor(x, i, tokens=False):
     return x.long()
 
 
+def _named_sample(x, index):
+    """One sample's named inputs as tensors: integers int64, floats float32."""
+    out = {}
+    for name, value in x.items():
+        try:
+            t = value if torch.is_tensor(value) else torch.as_tensor(np.asarray(value))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sample {index} of the dataset has an input {name!r} that is not "
+                             f"numeric ({exc}).") from None
+        out[name] = (t.float() if t.is_floating_point()
+                     else t if t.dtype == torch.bool else t.long())
+    return out
+
+
 def sample_shape(view):
-    """The shape of the first sample's input of a :class:`~sktune.data.DatasetView`."""
+    """The shape of the first sample's input of a :class:`~sktune.data.DatasetView`;
+    for named inputs (dict samples), a dict of each input's shape."""
     if len(view) == 0:
         raise ValueError("the dataset has no samples.")
-    return tuple(_as_input_tensor(view.input(0), int(view.indices_[0])).shape)
+    first, index = view.input(0), int(view.indices_[0])
+    if isinstance(first, dict):
+        return {name: tuple(t.shape) for name, t in _named_sample(first, index).items()}
+    return tuple(_as_input_tensor(first, index).shape)
+
+
+def _stack(inputs):
+    """A batch from samples' inputs: tensors stacked, named inputs stacked per name."""
+    if isinstance(inputs[0], dict):
+        return {name: torch.stack([x[name] for x in inputs]) for name in inputs[0]}
+    return torch.stack(inputs)
+
+
+def _each(X, fn):
+    """``fn`` applied to a batch's tensor, or to each of its named inputs."""
+    return {name: fn(v) for name, v in X.items()} if isinstance(X, dict) else fn(X)
+
+
+def _nbytes(X):
+    return sum(v.nbytes for v in X.values()) if isinstance(X, dict) else X.nbytes
 
 
 class SampleData(Dataset):
@@ -195,8 +229,11 @@ class SampleData(Dataset):
         self.view = view
         self.y = y
         self.w = sample_weight
-        self.shape = sample_shape(view) if shape is None else tuple(shape)
-        self._size = torch.Size(self.shape)
+        self.shape = sample_shape(view) if shape is None else shape
+        self.named = isinstance(self.shape, dict)
+        if not self.named:
+            self.shape = tuple(self.shape)
+            self._size = torch.Size(self.shape)
         self.flat = flat
         self.tokens = tokens
         self._dtype = torch.int64 if tokens else torch.float32
@@ -204,8 +241,24 @@ class SampleData(Dataset):
     def __len__(self):
         return len(self.view)
 
+    def _checked_named(self, index, x):
+        if not isinstance(x, dict) or set(x) != set(self.shape):
+            got = sorted(x) if isinstance(x, dict) else type(x).__name__
+            raise ValueError(f"sample {index} of the dataset has inputs {got}, but the first "
+                             f"sample's are {sorted(self.shape)}: every sample needs the same.")
+        x = _named_sample(x, index)
+        for name, t in x.items():
+            if tuple(t.shape) != self.shape[name]:
+                raise ValueError(
+                    f"sample {index} of the dataset has an input {name!r} of shape "
+                    f"{tuple(t.shape)}, but the first sample's is {self.shape[name]}: pad "
+                    "every sample to one length (a tokenizer's padding='max_length').")
+        return x
+
     def _checked(self, index, x):
         """One input as a tensor of the expected shape and dtype (``index``: the dataset's)."""
+        if self.named:
+            return self._checked_named(index, x)
         if not (torch.is_tensor(x) and x.dtype == self._dtype):
             x = _as_input_tensor(x, index, self.tokens)
         if x.shape != self._size:
@@ -218,18 +271,18 @@ class SampleData(Dataset):
 
     def __getitems__(self, indices):
         index = np.asarray(indices, dtype=np.intp)
-        X = torch.stack([self._checked(j, x) for j, x in self.view.inputs(index)])
+        X = _stack([self._checked(j, x) for j, x in self.view.inputs(index)])
         y = None if self.y is None else self.y[index]
         w = None if self.w is None else self.w[index]
-        if _in_loader_worker() and X.nbytes <= _PIPE_BYTES:
+        if _in_loader_worker() and _nbytes(X) <= _PIPE_BYTES:
             # A small batch crosses to the training process faster pickled whole than
             # as tensors in shared memory (one shared-memory file per tensor).
-            return X.numpy(), y, w
+            return _each(X, lambda t: t.numpy()), y, w
         return X, y, w
 
     def __getitem__(self, i):
         X, y, _ = self.__getitems__([i])
-        return X[0], (torch.empty(0) if y is None else y[0])
+        return _each(X, lambda t: t[0]), (torch.empty(0) if y is None else y[0])
 
 
 #: Batches up to this size leave a loader worker pickled, larger ones in shared memory.
@@ -326,8 +379,8 @@ class LoaderBatches:
     def __iter__(self):
         move = {"device": self.device, "non_blocking": self.pin}
         for X, y, w in self.loader:
-            X, y, w = _tensor(X), _tensor(y), _tensor(w)
-            X = X.to(**move)
+            X, y, w = _each(X, _tensor), _tensor(y), _tensor(w)
+            X = _each(X, lambda t: t.to(**move))
             y = None if y is None else y.to(**move)
             if w is not None:
                 attach_weights(y, w.to(**move))

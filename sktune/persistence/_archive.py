@@ -423,8 +423,11 @@ def _rebuild(est, fitted, state):
 
     sizes = est._check_params()  # validates classes named by the file before building
     vars(est).update(fitted)
-    shape = fitted.get("_sample_shape") or (fitted["n_features_in_"],)
-    X = np.zeros((1, *shape), dtype=np.float32)
+    if fitted.get("_input_names"):  # named inputs: the module's forward reads them
+        X = None
+    else:
+        shape = fitted.get("_sample_shape") or (fitted["n_features_in_"],)
+        X = np.zeros((1, *shape), dtype=np.float32)
     if hasattr(est, "classes_"):
         y_enc = np.zeros(1, dtype=np.int64)
     else:

@@ -19,6 +19,8 @@ written as they are; everything else becomes an object tagged with the key
 ``fitted``                a fitted scikit-learn estimator (:func:`encode_fitted`):
                           ``{"class", "params", "state"}``, ``state`` being its
                           fitted attributes (nested estimators fitted too)
+``hf_config``             a Hugging Face model config: ``{"class", "json"}``
+                          (rebuilt with the class's ``from_dict``)
 ========================  ==================================================
 
 Decoding never unpickles. It imports the modules named by ``import`` and
@@ -42,6 +44,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from .. import _hf
 from ..exceptions import PersistenceError
 
 TAG = "$sktune"
@@ -153,6 +156,9 @@ def _encode(value, where, fitted):
         return {TAG: "import", "path": import_path(value)}
     if fitted and isinstance(value, BaseEstimator):
         return _encode_fitted_estimator(value, where)
+    if _hf.is_config(value):  # a Hugging Face model's config: its class and JSON
+        return {TAG: "hf_config", "class": import_path(type(value)),
+                "json": _hf.config_json(value)}
     if isinstance(value, (BaseEstimator, _callback_base())):
         params = value.get_params(deep=False)
         return {TAG: "object", "class": import_path(type(value)),
@@ -264,6 +270,7 @@ _DECODERS = {
     "import": lambda d: resolve(d["path"]),
     "object": _decode_object,
     "fitted": _decode_fitted,
+    "hf_config": lambda d: _hf.config_from_json(resolve(d["class"]), d["json"]),
 }
 
 

@@ -8,12 +8,18 @@ under its own import path (:func:`~sktune.persistence._codec.resolve`'s
 rules). Such a class is instantiated without calling its constructor and
 given its saved attributes (``nn.Module.__setstate__``); a function, a
 builtin or any other object named by the file is refused.
+
+A Hugging Face model (whose pickle names functions such as its activation)
+is written as plain data instead: its class's import path, its config as
+JSON and its ``state_dict`` (:mod:`sktune._hf`); loading it calls the class
+with the config and loads the weights.
 """
 
 import io
 
 import torch
 
+from .. import _hf
 from ..exceptions import PersistenceError
 from ._codec import import_path, resolve
 
@@ -21,9 +27,12 @@ from ._codec import import_path, resolve
 def module_bytes(module, where="module"):
     """``module`` (an ``nn.Module`` instance) as the bytes of a ``torch.save``;
     PersistenceError when one of its classes could not be imported back."""
+    buffer = io.BytesIO()
+    if _hf.is_model(module):
+        torch.save(_hf.model_parts(module, import_path), buffer)
+        return buffer.getvalue()
     for name, part in module.named_modules():
         import_path(type(part))  # a class defined in a function cannot be found by name
-    buffer = io.BytesIO()
     try:
         torch.save(module, buffer)
     except Exception as exc:  # an attribute pickle cannot write (a lambda, a lock...)
@@ -63,6 +72,12 @@ def load_module(data, name):
     except Exception as exc:
         raise PersistenceError(f"{name!r} could not be read as a module; it was refused "
                                f"({type(exc).__name__}: {str(exc)[:200]}).") from None
+    if isinstance(module, dict) and "hf_model" in module:  # a Hugging Face model
+        try:
+            return _hf.model_from_parts(module, resolve)
+        except (TypeError, ValueError, KeyError, RuntimeError) as exc:
+            raise PersistenceError(f"{name!r} could not be read as a Hugging Face model "
+                                   f"({type(exc).__name__}: {str(exc)[:200]}).") from None
     if not isinstance(module, torch.nn.Module):
         raise PersistenceError(f"{name!r} holds a {type(module).__name__}, not an nn.Module.")
     return module
