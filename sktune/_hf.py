@@ -4,6 +4,8 @@ sktune never imports ``transformers`` itself: an object is a Hugging Face
 model or config only if ``transformers`` is already imported (the user made
 the object with it). What sktune needs to know about them:
 
+- GPT-2's linear layers are its own ``Conv1D`` class (LoRA adapters go on
+  them as on ``nn.Linear``: :mod:`sktune.nets._lora`);
 - saving without pickle (:mod:`sktune.persistence`): a model is its class's
   import path, its config as JSON and its ``state_dict``; a config is its
   class and JSON. Loading calls the class with the config (no code from the
@@ -32,6 +34,13 @@ def is_model(value):
     """Whether ``value`` is a ``transformers.PreTrainedModel`` instance."""
     hf = _transformers()
     return hf is not None and isinstance(value, hf.PreTrainedModel)
+
+
+def is_conv1d(module):
+    """Whether ``module`` is transformers' ``Conv1D`` (GPT-2's linear layers, whose
+    weight is stored ``in x out``)."""
+    cls = type(module)
+    return cls.__name__ == "Conv1D" and (cls.__module__ or "").startswith("transformers")
 
 
 def config_json(config):

@@ -71,6 +71,7 @@ _SETTINGS = {
                                     "micro_batch_size": 8},
     "pretrained, unfrozen at 3": {"module": "pretrained", "freeze": "body", "unfreeze_at": 3},
     "linear warmup per step": {"lr_schedule": "linear", "lr_schedule__warmup": 0.3},
+    "pretrained, LoRA rank 2": {"module": "pretrained", "lora_rank": 2},
 }
 
 

@@ -19,7 +19,8 @@ DECLARED = [
     "early_stopping", "validation_fraction", "n_iter_no_change", "tol", "random_state",
     "device", "torch_threads", "verbose", "warm_start", "callbacks", "train_transform",
     "num_workers", "max_grad_norm", "freeze", "unfreeze_at", "lr_multipliers", "reinit_head",
-    "precision", "micro_batch_size", "output_key",
+    "precision", "micro_batch_size", "output_key", "lora_rank", "lora_alpha", "lora_dropout",
+    "lora_targets",
 ]
 
 

@@ -153,6 +153,10 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         "precision": [StrOptions({"32", "bf16", "16"})],
         "micro_batch_size": [None, Interval(Integral, 1, None, closed="left")],
         "output_key": [str],
+        "lora_rank": [Interval(Integral, 0, None, closed="left")],
+        "lora_alpha": [None, Interval(Real, 0, None, closed="neither")],
+        "lora_dropout": [Interval(Real, 0, 1, closed="left")],
+        "lora_targets": [None, str, list, tuple],
     }
 
     def __init__(
@@ -191,6 +195,10 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         precision="32",
         micro_batch_size=None,
         output_key="logits",
+        lora_rank=0,
+        lora_alpha=None,
+        lora_dropout=0.0,
+        lora_targets=None,
         **kwargs,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -227,6 +235,10 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         self.precision = precision
         self.micro_batch_size = micro_batch_size
         self.output_key = output_key
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_targets = lora_targets
         vars(self).update(kwargs)
 
     # -- parameters ------------------------------------------------------
@@ -435,6 +447,10 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             precision=self.precision,
             micro_batch_size=None if self.micro_batch_size is None else int(self.micro_batch_size),
             output_key=self.output_key,
+            lora_rank=int(self.lora_rank),
+            lora_alpha=None if self.lora_alpha is None else float(self.lora_alpha),
+            lora_dropout=float(self.lora_dropout),
+            lora_targets=self.lora_targets,
             **extra,
             **routed,
         )

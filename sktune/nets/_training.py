@@ -34,6 +34,7 @@ from ._finetune import (frozen_names, frozen_norms, lr_factors, prepare_head,
                         set_requires_grad, user_groups)
 from ._precision import autocast_dtype, grad_scaler
 from ._shared_weights import copy_for_fit, own_shared
+from ._lora import add_adapters, base_frozen, target_layers
 from ._outputs import logits_of
 
 # Inference batches are cut larger than training ones (no gradients are kept):
@@ -169,6 +170,8 @@ class TrainingNet(NeuralNet):
     output_key : str
         Where the predictions are in a module output that is a mapping (a
         Hugging Face ``ModelOutput``: ``'logits'``); see :mod:`._outputs`.
+    lora_rank, lora_alpha, lora_dropout, lora_targets
+        Low-rank adapters (:mod:`._lora`); rank 0: none.
 
     A module given as an instance is copied at initialisation: training
     never touches the instance passed in.
@@ -178,7 +181,8 @@ class TrainingNet(NeuralNet):
                  valid_scoring=None, target_scale=None, train_transform=None, num_workers=0,
                  max_grad_norm=0.0, freeze=None, unfreeze_at=None, lr_multipliers=None,
                  reinit_head=False, n_outputs=None, precision="32", micro_batch_size=None,
-                 output_key="logits", **kwargs):
+                 output_key="logits", lora_rank=0, lora_alpha=None, lora_dropout=0.0,
+                 lora_targets=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.l1_penalty = l1_penalty
         self.l2_in_loss = l2_in_loss
@@ -196,6 +200,10 @@ class TrainingNet(NeuralNet):
         self.precision = precision
         self.micro_batch_size = micro_batch_size
         self.output_key = output_key
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_targets = lora_targets
 
     # -- components --------------------------------------------------------
     @property
@@ -242,14 +250,24 @@ class TrainingNet(NeuralNet):
         if pretrained:
             # Every fit starts from the given weights and never changes them: what
             # trains is copied, what is frozen is shared with the instance.
-            self.frozen_ = frozen_names(self.module, self.freeze)
+            self.frozen_ = self._frozen_names(self.module)
             self.module_ = copy_for_fit(self.module, self.frozen_)
         prepare_head(self.module_, self.n_outputs, self.reinit_head, pretrained)
         if not pretrained:
-            self.frozen_ = frozen_names(self.module_, self.freeze)
+            self.frozen_ = self._frozen_names(self.module_)
+        if self.lora_rank:
+            add_adapters(self.module_, target_layers(self.module_, self.lora_targets),
+                         int(self.lora_rank), self.lora_alpha, self.lora_dropout)
         set_requires_grad(self.module_, self.frozen_, False)
         self.frozen_norms_ = frozen_norms(self.module_) if self.frozen_ else []
         return self
+
+    def _frozen_names(self, module):
+        """What ``freeze`` freezes, and with LoRA every weight but the output layer's."""
+        frozen = frozen_names(module, self.freeze)
+        if self.lora_rank:
+            frozen |= base_frozen(module, self.lora_targets)
+        return frozen
 
     def unfreeze(self):
         """Let the frozen parameters train from now on (``unfreeze_at``), on copies

@@ -179,6 +179,25 @@ torch.optim.Optimizer subclass, default='adam'
         Where the predictions are when ``module`` returns a mapping (a Hugging
         Face ``ModelOutput``, a dict); a tensor is the predictions and a
         tuple's first item is.
+    lora_rank : int, default=0
+        Low-rank adaptation (LoRA): with ``lora_rank=r > 0`` every weight of
+        the network is frozen except the output layer's, and each linear
+        layer that ``lora_targets`` selects learns a rank-``r`` update
+        ``(lora_alpha / r) * B A`` (``B`` starting at zero, so training
+        starts from the network's own outputs). 0: no adapters (full
+        fine-tuning, or what ``freeze`` says), so ``Categorical([0, 4,
+        16])`` searches LoRA against full fine-tuning. A pretrained
+        instance's frozen weights are shared by every fit (docs/transformers.md).
+    lora_alpha : float or None, default=None
+        The adapters' scale numerator (peft's ``lora_alpha``); None: the rank
+        (a scale of 1).
+    lora_dropout : float in [0, 1), default=0.0
+        Dropout on the adapters' input during training.
+    lora_targets : str, list of str or None, default=None
+        The linear layers that get adapters: patterns of layer names
+        (fnmatch, e.g. ``['*.query', '*.value']``); None: every linear layer
+        but the output layer. ``nn.Linear`` and Hugging Face's ``Conv1D``
+        (GPT-2) count as linear.
     **kwargs
         ``module__<arg>``, ``optimizer__<arg>``, ``criterion__<arg>`` and
         ``lr_schedule__<arg>`` parameters, routed as described above.
