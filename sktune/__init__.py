@@ -22,7 +22,7 @@ _LAZY = {
     "load": "sktune.persistence",
 }
 _SUBMODULES = ("cli", "data", "exceptions", "metrics", "modules", "nets", "persistence", "report",
-               "search", "space", "tracking")
+               "search", "space", "text", "tracking")
 
 __all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "FitCheckpoint", "BayesSearchCV",
            "HyperbandSearchCV", "cv_report",
