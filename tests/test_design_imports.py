@@ -25,9 +25,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sktune"
 
 #: The rooms, lowest first; a module may import its own room and those below.
 LAYERS = (
-    ("sktune._version", "sktune.exceptions"),   # leaves: no sktune imports at all
+    ("sktune._version", "sktune.exceptions", "sktune._hf"),  # leaves: no sktune imports
     ("sktune.data",),                           # datasets, image folders, augmentation
-    ("sktune.nets",),                           # torch networks as estimators
+    ("sktune.nets", "sktune.text"),             # torch networks as estimators; tokenizer
     ("sktune.persistence",),                    # save/load and the JSON codec
     ("sktune.search",),                         # spaces, the optimiser, CV searches
     ("sktune.report", "sktune.tracking"),       # read fitted searches; trackers read fits

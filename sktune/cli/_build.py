@@ -11,16 +11,18 @@ import math
 
 from ._errors import CLIError, user_errors
 
-__all__ = ["MODELS", "SEARCHES", "TASKS", "DEFAULT_METRIC", "EPOCHS", "NET", "check_scoring", "make_net",
+__all__ = ["MODELS", "TEXT_MODELS", "SEARCHES", "TASKS", "DEFAULT_METRIC", "EPOCHS", "NET", "check_scoring", "make_net",
            "read_space", "check_image_features", "make_search", "hyperband_fits"]
 
-MODELS = ("mlp", "resmlp", "cnn")
+MODELS = ("mlp", "resmlp", "cnn", "transformer", "rnn")
+#: Models that read token ids: the text column's (--text-column).
+TEXT_MODELS = ("transformer", "rnn")
 SEARCHES = ("bayes", "random", "grid", "hyperband")
 TASKS = ("classification", "regression")
 #: The score reported for each task when ``--scoring`` is not given.
 DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
 #: Epochs of each model's network (a space file may search or fix them).
-EPOCHS = {"mlp": 20, "resmlp": 20, "cnn": 15}
+EPOCHS = {"mlp": 20, "resmlp": 20, "cnn": 15, "transformer": 10, "rnn": 10}
 NET = "net"  # the network's step in the tuned pipeline; its parameters are net__<name>
 
 
@@ -44,20 +46,27 @@ def check_scoring(scoring, task):
         raise CLIError(f"--scoring {scoring!r} is a {kind} metric, but the task is {task}.")
 
 
-def make_net(task, model, random_state, verbose=False, images=False, num_workers=0):
+def make_net(task, model, random_state, verbose=False, images=False, num_workers=0,
+             vocab_size=None):
     """The unfitted network of ``--model`` for ``task``.
 
     On an image folder it reads the images with ``num_workers`` processes and
     augments training batches with a random shift, ``train_transform__max_shift``
-    (0, no shift, unless the space searches it).
+    (0, no shift, unless the space searches it). The text models read token
+    ids below ``vocab_size`` and train with a linear warmup and decay
+    (``lr_schedule='linear'``, ``lr_schedule__warmup`` searched by default).
     """
     from ..nets import NeuralNetClassifier, NeuralNetRegressor
     from ..nets._callbacks import EpochLog
     from ..nets.modules import ConvNet, ResidualMLP
+    from ..nets.sequence_modules import RNN, Transformer
 
     cls = NeuralNetClassifier if task == "classification" else NeuralNetRegressor
-    module = {"mlp": None, "resmlp": ResidualMLP, "cnn": ConvNet}[model]
+    module = {"mlp": None, "resmlp": ResidualMLP, "cnn": ConvNet, "transformer": Transformer,
+              "rnn": RNN}[model]
     extra = {}
+    if model in TEXT_MODELS:
+        extra = {"module__vocab_size": int(vocab_size), "lr_schedule": "linear"}
     if images:
         from ..data import RandomShift
 

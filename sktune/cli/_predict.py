@@ -83,7 +83,10 @@ def run(args):
             frame, _ = load_table(args.data)
             if features is None:  # a model fitted on unnamed columns: all but the target
                 features = [str(c) for c in frame.columns if str(c) != target]
-            X = select_features(frame, features, target, metadata.get("sample_weight"))
+            X = select_features(frame, features, target, metadata.get("sample_weight"),
+                                ignored=metadata.get("ignored", ()))
+            if metadata.get("text_column") is not None:  # as tuned: missing texts are ''
+                X = X.fillna("").astype(str).astype(object)
             y = _table_target(frame, target)
     try:
         result = head.assign(prediction=model.predict(X))

@@ -49,7 +49,7 @@ _NOT_SEARCHABLE = {"module", "criterion", "callbacks", "warm_start", "verbose", 
 _ROUTED = ("optimizer__", "criterion__", "lr_schedule__")
 #: Module arguments filled in by the estimator, not searchable as ``module__<arg>``.
 _MODULE_FILLED = {"self", "n_features", "n_outputs", "hidden_layer_sizes", "activation",
-                  "dropout"}
+                  "dropout", "vocab_size"}
 _KEYS = {"low", "high", "prior", "type", "categories", "grid"}
 _GRID_POINTS = 3
 
@@ -76,6 +76,20 @@ _DEFAULTS = {
         "dropout": {"low": 0.0, "high": 0.4, "grid": [0.0, 0.2]},
         "alpha": {"low": 1e-6, "high": 1e-2, "prior": "log-uniform", "grid": [1e-4]},
         "batch_size": {"categories": [32, 64, 128], "grid": [64]},
+    },
+    "transformer": {
+        "lr": {"low": 1e-4, "high": 3e-3, "prior": "log-uniform", "grid": [3e-4, 1e-3]},
+        "lr_schedule__warmup": {"low": 0.0, "high": 0.2, "grid": [0.0, 0.1]},
+        "module__d_model": {"categories": [32, 64], "grid": [64]},
+        "dropout": {"low": 0.0, "high": 0.3, "grid": [0.1]},
+        "batch_size": {"categories": [32, 64], "grid": [32]},
+    },
+    "rnn": {
+        "lr": {"low": 3e-4, "high": 1e-2, "prior": "log-uniform", "grid": [1e-3, 3e-3]},
+        "lr_schedule__warmup": {"low": 0.0, "high": 0.2, "grid": [0.0, 0.1]},
+        "module__hidden_size": {"categories": [32, 64, 128], "grid": [64]},
+        "dropout": {"low": 0.0, "high": 0.3, "grid": [0.1]},
+        "batch_size": {"categories": [32, 64], "grid": [32]},
     },
 }
 
@@ -143,7 +157,8 @@ _IMAGE_AUGMENTATION = {"train_transform__max_shift": {"categories": [0, 1, 2], "
 
 
 def default_space(model, images=False):
-    """The default space of ``model`` (``'mlp'``, ``'resmlp'``, ``'cnn'``), in the file format.
+    """The default space of ``model`` (``'mlp'``, ``'resmlp'``, ``'cnn'``, ``'transformer'``,
+    ``'rnn'``), in the file format.
 
     On an image folder (``images``) it also searches the augmentation's shift.
     """

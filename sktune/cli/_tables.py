@@ -80,6 +80,8 @@ class TabularData:
     sample_weight: object = None
     w_train: object = None
     w_test: object = None
+    text_column: object = None
+    ignored: tuple = ()
 
     @property
     def features(self):
@@ -96,7 +98,10 @@ class TabularData:
 
     def metadata(self):
         """What ``sktune predict`` needs to read a table the same way again."""
-        return {"features": self.features}
+        out = {"features": self.features}
+        if self.text_column is not None:
+            out.update(text_column=self.text_column, ignored=list(self.ignored))
+        return out
 
 
 def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state=None,
@@ -153,6 +158,29 @@ def prepare(source, *, target=None, task=None, test_size=0.2, cv=3, random_state
     _column_kinds(X_train)  # unusable columns fail here, not in every fit
     return TabularData(X_train, X_test, y_train, y_test, target, task, reason, len(y),
                        n_dropped, sample_weight, w_train, w_test)
+
+
+def text_only(data, column):
+    """``(data, others)``: ``data`` whose features are the text ``column`` alone
+    (missing texts as ''), and the names of the feature columns left out."""
+    import dataclasses
+
+    import pandas as pd
+
+    if column not in data.X_train.columns:
+        raise DataError(f"--text-column {column!r} is not a feature column; the feature "
+                        f"columns are {_names(data.X_train.columns)}.")
+    if not (pd.api.types.is_object_dtype(data.X_train[column])
+            or pd.api.types.is_string_dtype(data.X_train[column])):
+        raise DataError(f"--text-column {column!r} holds {data.X_train[column].dtype} values, "
+                        "not text.")
+
+    def text(X):
+        return None if X is None else X[[column]].fillna("").astype(str).astype(object)
+
+    others = [str(c) for c in data.X_train.columns if c != column]
+    return dataclasses.replace(data, X_train=text(data.X_train), X_test=text(data.X_test),
+                               text_column=str(column), ignored=tuple(others)), others
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -439,7 +467,7 @@ def check_cv(y, task, cv):
         raise DataError(f"--cv {cv} needs at least {2 * cv} training rows; there are {len(y)}.")
 
 
-def select_features(frame, features, target=None, sample_weight=None):
+def select_features(frame, features, target=None, sample_weight=None, ignored=()):
     """The columns ``features`` of ``frame``, in that order, for prediction.
 
     Parameters
@@ -452,6 +480,9 @@ def select_features(frame, features, target=None, sample_weight=None):
     sample_weight : str, default=None
         The sample-weight column of the training data, which ``frame`` may
         contain too (it is left out).
+    ignored : sequence of str, default=()
+        Columns of the training table the model did not use (the other
+        columns beside a ``--text-column``), which ``frame`` may contain.
 
     Raises
     ------
@@ -465,7 +496,8 @@ def select_features(frame, features, target=None, sample_weight=None):
     if missing:
         raise DataError(f"the data lacks the feature column(s) {_names(missing)} the model "
                         "was trained on.")
-    unknown = [c for c in columns if c not in features and c not in (target, sample_weight)]
+    unknown = [c for c in columns if c not in features and c not in (target, sample_weight)
+               and c not in ignored]
     if unknown:
         raise DataError(f"the data has column(s) {_names(unknown)} the model was not trained "
                         "on; drop them (expected the columns "

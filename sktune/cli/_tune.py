@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 
-from ._build import (DEFAULT_METRIC, EPOCHS, MODELS, NET, SEARCHES, TASKS,
+from ._build import (DEFAULT_METRIC, EPOCHS, MODELS, NET, SEARCHES, TASKS, TEXT_MODELS,
                      check_image_features, check_scoring, make_net, make_search, read_space)
 from ._errors import CLIError, first_line, user_errors
 from ._files import output_path, write_report
@@ -111,13 +111,23 @@ def add_parser(subparsers):
     data.add_argument("--num-workers", type=_non_negative_int, default=0, metavar="N",
                       help="image folders: processes that read images while the network "
                       "trains (the estimators' num_workers; default: %(default)s)")
+    data.add_argument("--text-column", metavar="COL",
+                      help="a column of raw text to classify or regress on with --model "
+                      "transformer or rnn: a word tokenizer learns its vocabulary on each "
+                      "training fold (the table's other feature columns are not used)")
+    data.add_argument("--max-length", type=_positive_int, default=128, metavar="N",
+                      help="text: tokens kept per text (default: %(default)s)")
+    data.add_argument("--vocab-size", type=_positive_int, default=10000, metavar="N",
+                      help="text: words in the vocabulary, padding and unknown included "
+                      "(default: %(default)s)")
     data.add_argument("--test-size", type=_share, default=0.2, metavar="F",
                       help="share of rows held out for test metrics, stratified for "
                       "classification; 0 for none (default: %(default)s)")
     search = parser.add_argument_group("search")
-    search.add_argument("--model", default="mlp", metavar="MODEL",
-                        help="mlp (default), resmlp (residual MLP) or cnn (ConvNet, for "
-                        "square single-channel images such as digits)")
+    search.add_argument("--model", default=None, metavar="MODEL",
+                        help="mlp (default), resmlp (residual MLP), cnn (ConvNet, for "
+                        "square single-channel images such as digits), or transformer "
+                        "(default with --text-column) or rnn for text")
     search.add_argument("--search", default="bayes", metavar="SEARCH",
                         help="bayes (default; BayesSearchCV), random (RandomizedSearchCV), "
                         "grid (GridSearchCV over the space's grid values) or hyperband "
@@ -169,7 +179,17 @@ def add_parser(subparsers):
 
 # -- the run ----------------------------------------------------------------------------
 def _check_tune_args(args):
+    if args.model is None:
+        args.model = "transformer" if args.text_column is not None else "mlp"
     _choice(args.model, MODELS, "--model")
+    if args.text_column is not None and args.model not in TEXT_MODELS:
+        raise CLIError(f"--text-column reads text: tune it with --model transformer or rnn "
+                       f"(not {args.model}).")
+    if args.text_column is None and args.model in TEXT_MODELS and not args.print_space:
+        raise CLIError(f"--model {args.model} reads text: name the column with "
+                       "--text-column COL.")
+    if args.text_column is not None and args.vocab_size < 3:
+        raise CLIError("--vocab-size must be at least 3 (padding, unknown and one word).")
     _choice(args.search, SEARCHES, "--search")
     if args.task is not None:
         _choice(args.task, TASKS, "--task")
@@ -192,6 +212,9 @@ def _check_tune_args(args):
 
 def _check_data_args(args, images):
     """Options that only tables, or only image folders, take."""
+    if images and args.text_column is not None:
+        raise CLIError("--text-column applies to a table given as --data, not to an image "
+                       "folder.")
     if images:
         if args.model != "cnn":
             raise CLIError(f"{args.data!r} is a folder of images: tune it with --model cnn "
@@ -282,7 +305,7 @@ def run(args):
     from sklearn.pipeline import Pipeline
 
     from ._progress import SearchProgress, progress_mode
-    from ._tables import make_preprocessor, prepare
+    from ._tables import make_preprocessor, prepare, text_only
 
     started = time.perf_counter()
     printer = _Printer(args)
@@ -304,12 +327,22 @@ def run(args):
             data = prepare(args.data, target=args.target, task=args.task,
                            test_size=args.test_size, cv=args.cv, random_state=args.random_state,
                            sample_weight=args.sample_weight)
+        if args.text_column is not None:
+            data, others = text_only(data, args.text_column)
+            if others:
+                printer.note(f"--text-column: the other feature column(s) {others} are not "
+                             "used.")
     check_scoring(args.scoring, data.task)
     net = make_net(data.task, args.model, args.random_state, verbose=args.verbose,
-                   images=images, num_workers=args.num_workers)
+                   images=images, num_workers=args.num_workers, vocab_size=args.vocab_size)
     spec = read_space(args, net, images=images)
     if images:  # the network reads the images as they are: no preprocessing step
         pipe = Pipeline([(NET, net)])
+    elif args.text_column is not None:  # words -> ids, the vocabulary learnt per fold
+        from ..text import Tokenizer
+
+        pipe = Pipeline([("tokenizer", Tokenizer(vocab_size=args.vocab_size,
+                                                 max_length=args.max_length)), (NET, net)])
     else:
         preprocessor = make_preprocessor(data.X_train)
         check_image_features(args, spec, preprocessor, data.X_train)

@@ -170,9 +170,17 @@ def _encode(value, where, fitted):
     )
 
 
+#: sktune's own fitted transformers, restored like scikit-learn's (constructor,
+#: then their fitted attributes: plain data).
+_SKTUNE_FITTED = ("sktune.text:Tokenizer",)
+
+
 def _is_sklearn_class(cls):
+    """scikit-learn's own classes, and sktune's fitted transformers (``_SKTUNE_FITTED``)."""
     module = getattr(cls, "__module__", "") or ""
-    return module == "sklearn" or module.startswith("sklearn.")
+    if module == "sklearn" or module.startswith("sklearn."):
+        return True
+    return f"{module}:{getattr(cls, '__qualname__', '')}" in _SKTUNE_FITTED
 
 
 def _encode_fitted_estimator(est, where):
@@ -180,7 +188,8 @@ def _encode_fitted_estimator(est, where):
         raise PersistenceError(
             f"{where} is a {type(est).__name__} from {type(est).__module__!r}; fitted "
             "estimators are saved only when they are scikit-learn's own (transformers "
-            "such as ColumnTransformer, SimpleImputer, StandardScaler, OneHotEncoder)."
+            "such as ColumnTransformer, SimpleImputer, StandardScaler, OneHotEncoder) or "
+            "sktune.text.Tokenizer."
         )
     params = est.get_params(deep=False)
     state = {k: v for k, v in vars(est).items() if k not in params}

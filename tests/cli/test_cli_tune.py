@@ -213,8 +213,8 @@ def test_ctrl_c_exits_130_with_a_resume_hint(folder, tmp_path, capsys, monkeypat
     (["--data", "{d}/mixed.csv"], "name the target column with --target"),
     (["--data", "{d}/mixed.csv", "--target", "nope"], "no column 'nope' in the data; its "
                                                       "columns are 'size', 'colour'"),
-    (["--data", "iris", "--model", "transformer"], "unknown --model 'transformer'; choose one "
-                                                   "of mlp, resmlp, cnn"),
+    (["--data", "iris", "--model", "bert"], "unknown --model 'bert'; choose one "
+                                            "of mlp, resmlp, cnn, transformer, rnn"),
     (["--data", "iris", "--search", "optuna"], "unknown --search 'optuna'"),
     (["--data", "iris", "--task", "ranking"], "unknown --task 'ranking'"),
     (["--data", "iris", "--scoring", "nope"], "unknown --scoring 'nope'"),
