@@ -556,6 +556,17 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         check_consistent_length(X, y)
         return X, y
 
+    def _dataset_targets(self, view, y):
+        """``y`` checked against the dataset ``view`` (None: its own labels); None
+        when there is no ``y`` to check (prediction)."""
+        if isinstance(y, str) and y == "no_validation":
+            return None
+        if y is None:
+            y = view.targets
+        y = _check_y(y, **self._y_validation)
+        check_consistent_length(view, y)
+        return y
+
     def _validate_named_dataset(self, view, shapes, y, reset):
         """A dataset of dict samples: its inputs' names are checked as named inputs'."""
         self._check_input_kind(view, reset, named=True)
@@ -568,13 +579,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             raise ValueError(f"the dataset's samples have inputs {sorted(shapes)}, but "
                              f"{type(self).__name__} was fitted on inputs "
                              f"{sorted(self._input_names)}.")
-        if isinstance(y, str) and y == "no_validation":
-            return view, None
-        if y is None:
-            y = view.targets
-        y = _check_y(y, **self._y_validation)
-        check_consistent_length(view, y)
-        return view, y
+        return view, self._dataset_targets(view, y)
 
     def _validate_dataset(self, X, y="no_validation", reset=True):
         """A dataset as ``(view, y)``: the first sample gives the input shape; ``y``
@@ -596,13 +601,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
             fitted = self._sample_shape or (self.n_features_in_,)
             raise ValueError(f"the dataset's samples have shape {shape}, but "
                              f"{type(self).__name__} was fitted on samples of shape {fitted}.")
-        if isinstance(y, str) and y == "no_validation":
-            return view, None
-        if y is None:
-            y = view.targets
-        y = _check_y(y, **self._y_validation)
-        check_consistent_length(view, y)
-        return view, y
+        return view, self._dataset_targets(view, y)
 
     def _torch_data(self, X, y=None, sample_weight=None, device="cpu"):
         """What the training net reads: tensors for arrays, samples for a dataset."""
