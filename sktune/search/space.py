@@ -144,25 +144,28 @@ class Dimension:
         return math.inf
 
     # -- public conversions ---------------------------------------------
-    def rvs(self, n_samples=1, random_state=None):
+    def rvs(self, n_samples=None, random_state=None):
         """Draw values from the dimension's prior.
 
         Parameters
         ----------
-        n_samples : int, default=1
-            Number of values to draw.
+        n_samples : int or None, default=None
+            Number of values to draw; None draws one value, returned as it
+            is (as scipy's distributions do, so that a dimension is a
+            distribution of scikit-learn's ``RandomizedSearchCV``).
         random_state : int, RandomState instance or None, default=None
             Seed or generator, as in scikit-learn.
 
         Returns
         -------
-        values : list
+        values : list or value
             ``n_samples`` native Python values (``float``, ``int`` or the
-            original category objects).
+            original category objects); one value for ``n_samples=None``.
         """
         rng = check_random_state(random_state)
-        unit = rng.uniform(size=int(n_samples))
-        return self.inverse_transform(self._unit_to_columns(unit))
+        unit = rng.uniform(size=1 if n_samples is None else int(n_samples))
+        values = self.inverse_transform(self._unit_to_columns(unit))
+        return values[0] if n_samples is None else values
 
     def transform(self, values):
         """Map values to the unit-cube representation.

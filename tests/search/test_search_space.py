@@ -328,3 +328,21 @@ def test_parse_search_spaces_forms():
 def test_parse_search_spaces_errors(spaces, error, message):
     with pytest.raises(error, match=message):
         parse_search_spaces(spaces)
+
+
+def test_dimensions_are_distributions_of_sklearns_randomized_search():
+    """scikit-learn's ParameterSampler calls ``rvs(random_state=rng)`` and wants one value."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import RandomizedSearchCV
+
+    assert isinstance(Real(0.1, 1.0).rvs(random_state=0), float)
+    assert Integer(1, 3).rvs(random_state=0) in (1, 2, 3)
+    assert Categorical(["a", "b"]).rvs(random_state=0) in ("a", "b")
+    X, y = load_iris(return_X_y=True)
+    search = RandomizedSearchCV(
+        LogisticRegression(max_iter=200),
+        {"C": Real(1e-2, 1e2, prior="log-uniform"), "fit_intercept": Categorical([True, False])},
+        n_iter=4, cv=2, random_state=0).fit(X, y)
+    drawn = [p["C"] for p in search.cv_results_["params"]]
+    assert len(set(drawn)) == 4 and all(1e-2 <= c <= 1e2 for c in drawn)
