@@ -163,3 +163,29 @@ def test_warmup_is_searchable(data):
     warmups = search.cv_results_["param_lr_schedule__warmup"]
     assert len(set(map(float, warmups))) == 3
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_onecycle_equals_torchs_and_stays_at_its_end(data):
+    net, rates = _fit(data, lr_schedule="onecycle")
+    warm = math.ceil(0.3 * STEPS)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=STEPS,
+                                                    pct_start=warm / STEPS, cycle_momentum=False)
+    expected = []
+    for _ in range(STEPS):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates == expected
+    assert max(rates) == pytest.approx(LR) and rates[0] == pytest.approx(LR / 25)
+    end = net.net_.optimizer_.param_groups[0]["lr"]
+    net.partial_fit(*data, epochs=1)  # beyond the schedule's steps: no error, rate kept
+    assert net.net_.optimizer_.param_groups[0]["lr"] == end
+
+
+def test_onecycle_needs_a_warmup(data):
+    with pytest.raises(ValueError, match="onecycle.*warmup must be > 0"):
+        NeuralNetClassifier(lr_schedule="onecycle", lr_schedule__warmup=0, epochs=1).fit(*data)
+    with pytest.raises(ValueError, match="div_factor must be a number >= 1"):
+        NeuralNetClassifier(lr_schedule="onecycle", lr_schedule__div_factor=0.5,
+                            epochs=1).fit(*data)

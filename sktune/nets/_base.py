@@ -376,7 +376,8 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         if isinstance(self.lr_schedule, str) and self.lr_schedule in STEP_SCHEDULES:
             if self.lr_schedule != "constant" or knobs.get("warmup"):
                 callbacks.append(("lr_schedule", StepSchedule(
-                    self.lr_schedule, self.epochs, **knobs)))
+                    self.lr_schedule, self.epochs,
+                    **{**STEP_SCHEDULES[self.lr_schedule], **knobs})))
         elif isinstance(self.lr_schedule, str):
             callbacks.append(("lr_schedule", LRSchedule(
                 self.lr_schedule, self.epochs, monitor=monitor,

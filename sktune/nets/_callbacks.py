@@ -33,6 +33,7 @@ STEP_SCHEDULES = {
     "linear": {"warmup": 0},
     "cosine": {"warmup": 0, "eta_min": 0.0},
     "constant": {"warmup": 0},
+    "onecycle": {"warmup": 0.3, "div_factor": 25.0, "final_div_factor": 1e4},
 }
 
 
@@ -45,7 +46,7 @@ def check_step_knobs(name, knobs):
             f"(lr_schedule__<knob>); got {unknown}. Per-epoch torch schedulers with other "
             f"knobs: {sorted(SCHEDULES)}; per-step ones: {sorted(STEP_SCHEDULES)} (e.g. "
             "'cosine').")
-    warmup = knobs.get("warmup", 0)
+    warmup = knobs.get("warmup", STEP_SCHEDULES[name]["warmup"])
     if isinstance(warmup, bool) or not (
             (isinstance(warmup, Integral) and warmup >= 0)
             or (isinstance(warmup, Real) and 0 <= warmup <= 1)):
@@ -55,6 +56,14 @@ def check_step_knobs(name, knobs):
     eta_min = knobs.get("eta_min", 0.0)
     if not (isinstance(eta_min, Real) and eta_min >= 0):
         raise ValueError(f"lr_schedule__eta_min must be a learning rate >= 0; got {eta_min!r}.")
+    if name == "onecycle":
+        if not warmup:
+            raise ValueError("lr_schedule='onecycle' rises to lr first: lr_schedule__warmup "
+                             "must be > 0 (default 0.3 of the steps).")
+        for knob in ("div_factor", "final_div_factor"):
+            value = knobs.get(knob, 1.0)
+            if isinstance(value, bool) or not (isinstance(value, Real) and value >= 1):
+                raise ValueError(f"lr_schedule__{knob} must be a number >= 1; got {value!r}.")
 
 
 def warmup_steps(warmup, total):
@@ -93,11 +102,15 @@ class StepSchedule(Callback):
     """A learning-rate schedule stepped after every optimiser step: a linear
     warmup from 0, then constant, linear decay to 0 or half a cosine to
     ``eta_min``, over all steps of the fit (``epochs`` times the batches of an
-    epoch), as transformers' ``get_scheduler(name, ...)``.
+    epoch), as transformers' ``get_scheduler(name, ...)``; or torch's
+    ``OneCycleLR`` ('onecycle': from ``lr / div_factor`` up to ``lr`` over the
+    warmup, then down to ``lr / (div_factor * final_div_factor)``, both
+    halves cosine; momentum is not cycled). After the fit's last step the
+    rate stays where it ended (training continued with ``partial_fit``).
 
     Parameters
     ----------
-    name : {'linear', 'cosine', 'constant'}
+    name : {'linear', 'cosine', 'constant', 'onecycle'}
     epochs : int
         The estimator's ``epochs``: the fit's steps are ``epochs`` times the
         training batches of an epoch.
@@ -108,11 +121,14 @@ class StepSchedule(Callback):
         The learning rate the cosine ends at ('cosine' only).
     """
 
-    def __init__(self, name, epochs, warmup=0, eta_min=0.0):
+    def __init__(self, name, epochs, warmup=0, eta_min=0.0, div_factor=25.0,
+                 final_div_factor=1e4):
         self.name = name
         self.epochs = epochs
         self.warmup = warmup
         self.eta_min = eta_min
+        self.div_factor = div_factor
+        self.final_div_factor = final_div_factor
 
     def on_train_begin(self, net, X=None, **kwargs):
         # Created once: continued training keeps the schedule's position. After
@@ -125,14 +141,23 @@ class StepSchedule(Callback):
                              float(self.eta_min) / group["lr"] if group["lr"] else 0.0)
                       for group in net.optimizer_.param_groups]
             self.total_steps_, self.warmup_steps_ = total, warm
-            self.scheduler_ = torch.optim.lr_scheduler.LambdaLR(net.optimizer_, shapes)
+            if self.name == "onecycle":
+                self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
+                    net.optimizer_, max_lr=[g["lr"] for g in net.optimizer_.param_groups],
+                    total_steps=total, pct_start=min(1.0, warm / total),
+                    div_factor=float(self.div_factor),
+                    final_div_factor=float(self.final_div_factor), cycle_momentum=False)
+            else:
+                self.scheduler_ = torch.optim.lr_scheduler.LambdaLR(net.optimizer_, shapes)
             if old is not None:
                 _continue_from(self.scheduler_, old)
         net.step_schedule_ = self
 
     def step_taken(self):
-        """One optimiser step was taken (the training net calls this)."""
-        self.scheduler_.step()
+        """One optimiser step was taken (the training net calls this); past the
+        fit's last step the rate stays where the schedule ended."""
+        if self.scheduler_.last_epoch < self.total_steps_:
+            self.scheduler_.step()
 
 
 def _continue_from(scheduler, old):

@@ -49,7 +49,7 @@ torch.optim.Optimizer subclass, default='adam'
         Learning rate.
     momentum : float in [0, 1], default=0.9
         Momentum of 'sgd' and 'rmsprop' (ignored by the others).
-    lr_schedule : {None, 'constant', 'linear', 'cosine', 'step', \
+    lr_schedule : {None, 'constant', 'linear', 'cosine', 'onecycle', 'step', \
 'exponential', 'plateau'} or skorch callback, default=None
         Learning-rate schedule; its knobs are given as
         ``lr_schedule__<knob>``. Stepped after every optimiser step, as
@@ -59,7 +59,10 @@ torch.optim.Optimizer subclass, default='adam'
         'constant' (warmup, then ``lr``); their ``warmup`` (default 0) is a
         number of optimiser steps (an int) or a fraction of all steps
         (``epochs`` times the batches of an epoch; a float in [0, 1],
-        rounded up). Stepped once per epoch, torch's schedulers with their
+        rounded up). 'onecycle' is torch's ``OneCycleLR`` per step (from
+        ``lr / div_factor`` up to ``lr`` over ``warmup`` = 0.3 of the steps,
+        then down to ``lr / (div_factor * final_div_factor)``; defaults 25 and
+        1e4; momentum not cycled). Stepped once per epoch, torch's schedulers with their
         arguments as knobs: 'step' (``step_size`` = epochs // 3, ``gamma`` =
         0.1), 'exponential' (``gamma`` = 0.95), 'plateau' (``factor`` = 0.1,
         ``patience`` = 5; watches the validation loss when there is a
