@@ -28,8 +28,9 @@ Part "trainer" (target: sktune's held-out accuracy >= Trainer's on the median
 seed): a generated text task whose label depends on word order (16 tokens:
 ``[CLS]``, fillers, one word of group A and one of group B at random places;
 label: A comes before B; a bag of words cannot tell). A small BERT (hidden
-64, 2 layers) is first pretrained by this script on a related task (is the A
-word in the first half?), then both tools tune its fine-tuning on 600
+64, 2 layers) is first pretrained by this script on the same question for two
+other word groups (C before D: it learns to compare positions, not the A and B
+words), then both tools tune its fine-tuning on 600
 training sentences over the same space: ``lr`` (1e-4 to 3e-3, log),
 warmup (0 to 0.3 of the steps; Trainer's ``warmup_steps`` float, the same rule), AdamW's weight decay (1e-4 to 0.1, log) and
 the LoRA rank (0 = full fine-tuning, 4, 16), 6 epochs, batch 32, linear
@@ -149,20 +150,24 @@ def run_loop(model, X, y, args):
 
 # -- part "trainer": BayesSearchCV against Trainer.hyperparameter_search -----------------
 CLS, A_WORDS, B_WORDS, FILLERS = 1, range(2, 6), range(6, 10), range(10, 60)
+C_WORDS, D_WORDS, N_TOKENS = range(60, 64), range(64, 68), 68
 SEQ = 16
 
 
 def order_data(n, seed, pretraining=False):
     """Sentences of ``SEQ`` ids: [CLS], fillers, an A word and a B word; the label
-    says whether A comes first (or, for pretraining, whether A is in the first half)."""
+    says whether A comes first. Pretraining asks the same of two other word groups
+    (C before D), so the pretrained network knows how to compare positions but not
+    the A and B words, and its own predictions on A/B sentences are chance."""
     rng = np.random.RandomState(seed)
     ids = rng.choice(list(FILLERS), size=(n, SEQ))
     ids[:, 0] = CLS
     y = np.zeros(n, dtype=np.int64)
+    first, second = (C_WORDS, D_WORDS) if pretraining else (A_WORDS, B_WORDS)
     for i in range(n):
         a, b = rng.choice(np.arange(1, SEQ), size=2, replace=False)
-        ids[i, a], ids[i, b] = rng.choice(list(A_WORDS)), rng.choice(list(B_WORDS))
-        y[i] = (a < SEQ // 2) if pretraining else (a < b)
+        ids[i, a], ids[i, b] = rng.choice(list(first)), rng.choice(list(second))
+        y[i] = a < b
     return {"input_ids": ids.astype(np.int64), "attention_mask": np.ones_like(ids)}, y
 
 
@@ -173,7 +178,7 @@ def pretrained_bert(epochs=4):
 
     from sktune import NeuralNetClassifier
 
-    config = transformers.BertConfig(vocab_size=60, hidden_size=64, num_hidden_layers=2,
+    config = transformers.BertConfig(vocab_size=N_TOKENS, hidden_size=64, num_hidden_layers=2,
                                      num_attention_heads=2, intermediate_size=128,
                                      max_position_embeddings=SEQ, num_labels=2)
     torch.manual_seed(0)
@@ -184,8 +189,9 @@ def pretrained_bert(epochs=4):
                               lr_schedule__warmup=0.1, random_state=0, torch_threads=2)
     net.fit(X, y)
     Xt, yt = order_data(1000, seed=1001, pretraining=True)
-    print(f"  pretrained on 'A in the first half' (3,000 sentences, {epochs} epochs): held-out "
-          f"accuracy {net.score(Xt, yt):.3f}")
+    Xa, ya = order_data(1000, seed=1002)
+    print(f"  pretrained on 'C before D' (3,000 sentences, {epochs} epochs): held-out accuracy "
+          f"{net.score(Xt, yt):.3f}; on 'A before B' as it is: {net.score(Xa, ya):.3f}")
     model = net.net_.module_
     return model.eval()
 
@@ -205,6 +211,13 @@ def tune_sktune(pretrained, X, y, seed, args):
     search.fit(X, y)
     wall = time.perf_counter() - start - search.refit_time_
     return search, wall
+
+
+class _Fixed:
+    """model_init's trial for the final training: the chosen rank."""
+
+    def __init__(self, rank):
+        self.params = {"lora_rank": rank}
 
 
 class _Sentences(torch.utils.data.Dataset):
@@ -235,7 +248,13 @@ def tune_trainer(pretrained, X, y, seed, timeout, args, folder):
 
     def model_init(trial):
         model = copy.deepcopy(pretrained).train()
-        rank = 0 if trial is None else trial.params.get("lora_rank", 0)
+        # Trainer (transformers 5.25) builds the model before it calls hp_space, so
+        # trial.params is still empty here: suggest the rank here (optuna gives the
+        # same value when hp_space suggests it again). Reading trial.params, as one
+        # would, silently trains every trial without adapters.
+        rank = 0 if trial is None else (
+            trial.params["lora_rank"] if isinstance(trial, _Fixed)
+            else trial.suggest_categorical("lora_rank", [0, 4, 16]))
         if rank:
             config = peft.LoraConfig(task_type="SEQ_CLS", r=rank, lora_alpha=rank,
                                      lora_dropout=0.0,
@@ -275,10 +294,6 @@ def tune_trainer(pretrained, X, y, seed, timeout, args, folder):
     wall = time.perf_counter() - start
     params = dict(best.hyperparameters)
     rank = params.pop("lora_rank", 0)
-
-    class _Fixed:  # model_init's trial for the final training
-        def __init__(self, rank):
-            self.params = {"lora_rank": rank}
 
     model = model_init(_Fixed(rank))
     final = transformers.Trainer(model=model, args=arguments(**params),
