@@ -18,9 +18,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from sktune.search import BayesSearchCV, HyperbandSearchCV
-from sktune.search._fidelity_proposer import FidelityProposer
+from sktune.search._hyperband.proposer import FidelityProposer
 from sktune.search._skopt_names import optimizer_arguments
-from sktune.search._task_hook import MODEL_KEY, Continuation, install
+from sktune.search._fits.task_hook import MODEL_KEY, Continuation, install
 from sktune.search.hyperband import _discard
 from sktune.search.space import parse_search_spaces
 

@@ -73,7 +73,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sktune import BayesSearchCV, HyperbandSearchCV, NeuralNetClassifier
 from sktune.modules import ConvNet
-from sktune.search._brackets import hyperband_brackets
+from sktune.search._hyperband.brackets import hyperband_brackets
 
 NET = "net__"
 

@@ -372,7 +372,7 @@ def _child_utilization(name, n_iter, epochs):
         out.update(_timeline_breakdown(path, t0, t1, N_JOBS))
         scores = np.asarray(search.cv_results_["mean_test_score"], dtype=float)
         if "candidate" in search.cv_results_:  # Hyperband: final rungs only
-            from sktune.search._brackets import last_rows
+            from sktune.search._hyperband.brackets import last_rows
 
             scores = scores[last_rows(search.cv_results_["candidate"])]
         out["best"] = float(np.nanmax(scores))

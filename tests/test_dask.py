@@ -210,7 +210,7 @@ def test_a_cluster_down_to_one_worker_thread_still_runs_the_fits(client, monkeyp
     dask backend does for any n_jobs)."""
     from joblib.parallel import get_active_backend
 
-    from sktune.search._pool import open_pool
+    from sktune.search._fits.pool import open_pool
 
     with parallel_config(backend="dask"):
         backend, _ = get_active_backend()

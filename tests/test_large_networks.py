@@ -27,7 +27,7 @@ from _large_helpers import RecordInstance, body_and_head
 from sktune import BayesSearchCV, NeuralNetClassifier
 from sktune.nets import _sent_modules
 from sktune.nets._sent_modules import ModuleFiles, SentOnce, pack, unpack
-from sktune.search._scheduler import run_fit
+from sktune.search._fits.scheduler import run_fit
 from sktune.space import Real
 
 
@@ -190,7 +190,7 @@ def test_a_loky_task_carries_no_weights(data):
     default scorer, which keeps it) names the instance instead of pickling it."""
     import cloudpickle
 
-    from sktune.search._pool import LokyPool
+    from sktune.search._fits.pool import LokyPool
 
     module = body_and_head(width=512)  # ~1.1 MB of weights
     est = _net(module)

@@ -17,7 +17,7 @@ from sktune import BayesSearchCV, NeuralNetClassifier, NeuralNetRegressor, load,
 from sktune.exceptions import PersistenceError
 from sktune.modules import MLP, ConvNet
 from sktune.nets._finetune import layers
-from sktune.search._checkpoint import fingerprint
+from sktune.search._fits.checkpoint import fingerprint
 
 
 @pytest.fixture(scope="module")

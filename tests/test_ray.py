@@ -36,7 +36,7 @@ def ray_backend():
 
 @pytest.mark.parametrize("name", sorted(SEARCHES))
 def test_a_search_on_ray_equals_a_local_run(ray_backend, binary_data, name):
-    from sktune.search._pool import RayPool, open_pool
+    from sktune.search._fits.pool import RayPool, open_pool
 
     X, y = binary_data
     local = search_results(SEARCHES[name]().set_params(n_jobs=1).fit(X, y))

@@ -147,7 +147,7 @@ def make_search(args, pipe, spec, progress):
 
 def hyperband_fits(search):
     """Fits of a Hyperband search: every (candidate, rung) x folds."""
-    from ..search._brackets import hyperband_brackets
+    from ..search._hyperband.brackets import hyperband_brackets
 
     brackets = hyperband_brackets(search.max_epochs, search.min_epochs, search.factor,
                                   search.n_brackets)

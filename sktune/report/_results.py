@@ -189,7 +189,7 @@ class SearchResults:
         (its final score); None for other searches."""
         if self.candidate_ids is None:
             return None
-        from ..search._brackets import last_rows
+        from ..search._hyperband.brackets import last_rows
 
         final = np.zeros(self.n_candidates, dtype=bool)
         final[last_rows(self.candidate_ids.tolist())] = True

@@ -8,22 +8,22 @@
 - :mod:`sktune.search.optimizer`: the ask/tell ``Optimizer`` on that engine.
 - :mod:`sktune.search.bayes_search`: ``BayesSearchCV`` on top of it.
 - :mod:`sktune.search.hyperband`: ``HyperbandSearchCV``, multi-fidelity over
-  epochs (``_brackets``: the schedule, ``_fidelity_proposer``: BOHB-style
-  proposals, ``_continuation``: training further, ``_task_hook``: work carried
-  through sklearn's ``evaluate_candidates``).
-- ``_sequential``: what round-based searches share (folds, failures,
-  checkpoint, callbacks).
+  epochs; its pieces in ``_hyperband/`` (``brackets``: the schedule,
+  ``rungs``: promotions without barriers, ``continuation``: training
+  further, ``proposer``: BOHB-style proposals).
+- ``_fits/``: what runs the fits: ``rounds`` (what round-based searches
+  share: folds, failures, checkpoint, callbacks), ``scheduler`` (fits run the
+  moment a worker is free), ``pool`` (the executor of the joblib backend),
+  ``task_hook`` (work carried through sklearn's ``evaluate_candidates``),
+  ``failures``, ``checkpoint``.
 - :mod:`sktune.search.callbacks`: stopping rules for sequential searches.
 - :mod:`sktune.search.refit`: ``refit=`` rules (``posterior_best``).
-- ``_scheduler``: fits run the moment a worker is free (``_pool``: the
-  executor of the joblib backend; ``_rungs``: Hyperband's promotions without
-  barriers).
 """
 
 import importlib
 
 # Imported on first use (PEP 562): a parallel worker that runs a search's fit
-# (._scheduler.run_fit) imports only what that needs, not torch or the optimiser.
+# (._fits.scheduler.run_fit) imports only what that needs, not torch or the optimiser.
 _LAZY = {
     "BayesSearchCV": ".bayes_search", "HyperbandSearchCV": ".hyperband",
     "NoImprovementStopper": ".callbacks", "SearchState": ".callbacks",

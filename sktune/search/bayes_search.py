@@ -12,12 +12,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._checkpoint import fingerprint
+from ._fits.checkpoint import fingerprint
 from ._objectives import Objectives
-from ._sequential import RoundBasedSearchCV
+from ._fits.rounds import RoundBasedSearchCV
 from ._skopt_names import optimizer_arguments
 from .refit import believed_best
-from ._task_hook import KnownResults, install
+from ._fits.task_hook import KnownResults, install
 from .optimizer import Optimizer
 from .space import Space, parse_search_spaces
 

@@ -12,13 +12,13 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._brackets import hyperband_brackets, last_rows
-from ._checkpoint import fingerprint
-from ._continuation import check_continuable, resolve_resource
-from ._fidelity_proposer import FidelityProposer
-from ._rungs import RungPlan
-from ._sequential import RoundBasedSearchCV
-from ._task_hook import MODEL_KEY, Continuation, KnownResults, Spilled, install
+from ._hyperband.brackets import hyperband_brackets, last_rows
+from ._fits.checkpoint import fingerprint
+from ._hyperband.continuation import check_continuable, resolve_resource
+from ._hyperband.proposer import FidelityProposer
+from ._hyperband.rungs import RungPlan
+from ._fits.rounds import RoundBasedSearchCV
+from ._fits.task_hook import MODEL_KEY, Continuation, KnownResults, Spilled, install
 from .space import Space, parse_search_spaces
 
 __all__ = ["HyperbandSearchCV"]

@@ -19,8 +19,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sktune import HyperbandSearchCV, NeuralNetClassifier
 from sktune.exceptions import CheckpointMismatchError
-from sktune.search import _task_hook
-from sktune.search._brackets import epochs_per_fold, hyperband_brackets
+from sktune.search._fits import task_hook as _task_hook
+from sktune.search._hyperband.brackets import epochs_per_fold, hyperband_brackets
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from sklearn.utils import check_random_state
 
 from sktune import BayesSearchCV, HyperbandSearchCV
 from sktune.search import Optimizer, parse_search_spaces
-from sktune.search._brackets import hyperband_brackets
-from sktune.search._pool import _loky_workers_alive
-from sktune.search._rungs import RungPlan
+from sktune.search._hyperband.brackets import hyperband_brackets
+from sktune.search._fits.pool import _loky_workers_alive
+from sktune.search._hyperband.rungs import RungPlan
 
 from _scheduler_toys import Quadratic, toy_cv, toy_data
 
@@ -206,7 +206,7 @@ def test_a_short_cold_search_runs_in_this_process_alone():
 
 @pytest.mark.slow
 def test_a_long_cold_search_starts_the_workers_beside_this_process(monkeypatch):
-    from sktune.search import _scheduler
+    from sktune.search._fits import scheduler as _scheduler
 
     monkeypatch.setattr(_scheduler, "WORKER_START_SECONDS", 0.0)  # any work is worth it
     get_reusable_executor().shutdown(wait=True)

@@ -117,7 +117,7 @@ def test_rank_train_score_with_return_train_score(plain):
 
 
 def test_non_finite_train_scores_rank_last():
-    from sktune.search._sequential import _rank_train_scores
+    from sktune.search._fits.rounds import _rank_train_scores
 
     results = {"mean_train_score": np.array([0.5, np.nan, 0.9, 0.5])}
     _rank_train_scores(results)

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 from sklearn.model_selection import _search, _validation
 
-from ._continuation import continue_training
+from .._hyperband.continuation import continue_training
 
 _original_fit_and_score = _validation._fit_and_score
 

@@ -15,7 +15,7 @@ round's candidates as in the original run (its random seeds are stored too,
 so ``random_state=None`` resumes as well), they must equal the stored ones,
 and their stored results go through sklearn's own ``evaluate_candidates``
 without fitting anything: the parameters are passed as a
-:class:`~sktune.search._task_hook.KnownResults` dict, which the
+:class:`~sktune.search._fits.task_hook.KnownResults` dict, which the
 ``_fit_and_score`` hook answers from the checkpoint.
 The first round that is not stored is evaluated normally, and the search
 goes on.
@@ -37,10 +37,10 @@ from contextlib import contextmanager
 import joblib
 import torch
 
-from ..persistence._codec import decode, encode
-from ..exceptions import CheckpointMismatchError, PersistenceError
-from ..nets._fit_state import FitStates
-from ._task_hook import KnownResults, install
+from ...persistence._codec import decode, encode
+from ...exceptions import CheckpointMismatchError, PersistenceError
+from ...nets._fit_state import FitStates
+from .task_hook import KnownResults, install
 
 CHECKPOINT_VERSION = 1
 

@@ -22,7 +22,7 @@ from collections import defaultdict
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .optimizer import Optimizer
+from ..optimizer import Optimizer
 
 #: Share of each batch drawn from the space-filling design rather than the model.
 RANDOM_FRACTION = 1 / 3

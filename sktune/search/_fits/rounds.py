@@ -6,8 +6,8 @@ A round-based search calls sklearn's ``evaluate_candidates`` many times from
 - folds drawn once and reused (:class:`_FrozenSplits`), so scores of
   different rounds are comparable;
 - fit failures collected over the rounds rather than sklearn's "All the N fits
-  failed" after one bad round (:mod:`._fit_failures`);
-- an optional checkpoint that records every round (:mod:`._checkpoint`);
+  failed" after one bad round (:mod:`.failures`);
+- an optional checkpoint that records every round (:mod:`.checkpoint`);
 - sklearn's non-finite-score warning once at the end instead of every round;
 - stopping callbacks after each round (:mod:`.callbacks`).
 """
@@ -25,14 +25,14 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_method_params, indexable
 
-from ..data._inputs import as_inputs, is_inputs
-from ..data._view import as_view, is_dataset
-from ._checkpoint import checkpoint_session
-from ._fit_failures import collect_fit_failures, raise_if_all_failed
-from ._pool import open_pool
-from ._scheduler import Evaluations
-from ._task_hook import KnownResults
-from .callbacks import SearchState
+from ...data._inputs import as_inputs, is_inputs
+from ...data._view import as_view, is_dataset
+from .checkpoint import checkpoint_session
+from .failures import collect_fit_failures, raise_if_all_failed
+from .pool import open_pool
+from .scheduler import Evaluations
+from .task_hook import KnownResults
+from ..callbacks import SearchState
 
 
 class _FrozenSplits:
@@ -171,7 +171,7 @@ class RoundBasedSearchCV(BaseSearchCV):
         return evaluate_candidates, cv
 
     def _open_evaluations(self, cv, n_candidates=None):
-        """The scheduler of this search's fits (:class:`~._scheduler.Evaluations`):
+        """The scheduler of this search's fits (:class:`~.scheduler.Evaluations`):
         the data, the folds of ``cv`` and sklearn's arguments of ``_fit_and_score``
         as ``BaseSearchCV.fit`` builds them, on the pool of ``n_jobs``;
         ``n_candidates`` (the most the search will evaluate) sizes a cold start."""

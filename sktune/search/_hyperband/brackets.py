@@ -41,7 +41,7 @@ def hyperband_brackets(max_epochs, min_epochs=1, factor=3, n_brackets=None):
 
     Examples
     --------
-    >>> from sktune.search._brackets import hyperband_brackets
+    >>> from sktune.search._hyperband.brackets import hyperband_brackets
     >>> for rungs in hyperband_brackets(27, 1, 3):
     ...     print([(r.n_candidates, r.epochs) for r in rungs])
     [(27, 1), (9, 3), (3, 9), (1, 27)]
@@ -87,7 +87,7 @@ def last_rows(candidates):
 
     Examples
     --------
-    >>> from sktune.search._brackets import last_rows
+    >>> from sktune.search._hyperband.brackets import last_rows
     >>> last_rows([0, 1, 2, 0, 2, 0])
     [1, 4, 5]
     """

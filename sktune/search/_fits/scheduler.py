@@ -2,7 +2,7 @@
 
 A search hands :class:`Evaluations` candidates (their parameters and a
 priority); each becomes one task per CV split on a worker pool
-(:mod:`._pool`). :meth:`Evaluations.wait` returns as soon as some candidate
+(:mod:`.pool`). :meth:`Evaluations.wait` returns as soon as some candidate
 has all its splits done, so the search can decide what to run next (propose
 a new candidate, promote one to the next rung) while the other workers keep
 fitting. Nothing here decides *what* runs; the searches do, and they make
@@ -17,7 +17,7 @@ What the scheduler does on its own:
 - **Cold start**: when the loky workers are not running yet (each new one
   spends seconds importing torch and scikit-learn), this process is one of
   the ``n_jobs``: it runs fits in a thread of its own from the first second,
-  beside ``n_jobs - 1`` new workers (:func:`._pool.open_pool`), which are
+  beside ``n_jobs - 1`` new workers (:func:`.pool.open_pool`), which are
   started only when its first fit shows that the work left is worth their
   start (:data:`WORKER_START_SECONDS`).
 - **Lost workers**: a task whose worker died (the whole loky executor
@@ -36,10 +36,10 @@ from contextlib import nullcontext
 
 from sklearn.base import clone
 
-from ..nets._devices import release_fit_memory
-from ._checkpoint import candidate_key
-from ._pool import InlinePool
-from ._task_hook import KnownResults, _fit_and_score
+from ...nets._devices import release_fit_memory
+from .checkpoint import candidate_key
+from .pool import InlinePool
+from .task_hook import KnownResults, _fit_and_score
 
 #: Times a task may take its worker down before it counts as a failed fit.
 MAX_LOSSES = 3
@@ -107,7 +107,7 @@ class Evaluations:
 
     Parameters
     ----------
-    pool : pool of :mod:`._pool`
+    pool : pool of :mod:`.pool`
         Where the fits run.
     shared : tuple
         ``(estimator, X, y, kwargs)`` of :func:`run_fit`.

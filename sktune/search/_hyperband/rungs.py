@@ -61,7 +61,7 @@ class RungPlan:
 
     Parameters
     ----------
-    brackets : list of list of :class:`~._brackets.Rung`
+    brackets : list of list of :class:`~.brackets.Rung`
         The planned rungs of each bracket.
     n_splits : int
         Folds (models per candidate).

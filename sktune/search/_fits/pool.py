@@ -2,7 +2,7 @@
 
 sklearn's ``evaluate_candidates`` runs a whole batch through
 ``joblib.Parallel`` and returns when its slowest fit is done. The scheduler
-(:mod:`._scheduler`) needs one fit at a time, started the moment a worker is
+(:mod:`.scheduler`) needs one fit at a time, started the moment a worker is
 free, so it submits to the executor behind the joblib backend the user
 chose (``n_jobs``, ``joblib.parallel_config``):
 
@@ -37,7 +37,7 @@ import uuid
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
-from ..nets._sent_modules import ModuleFiles, RayModules, SentOnce
+from ...nets._sent_modules import ModuleFiles, RayModules, SentOnce
 
 #: Exceptions of a task that mean its worker died, not that its fit failed
 #: (sklearn's _fit_and_score catches the fit's own errors).
