@@ -18,6 +18,8 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from ._view import row_key
+
 __all__ = ["InputDict", "as_inputs", "is_inputs"]
 
 
@@ -117,18 +119,11 @@ class InputDict(dict):
     def __getitem__(self, key):
         if isinstance(key, str):
             return super().__getitem__(key)
-        if isinstance(key, tuple) and len(key) == 2 and key[1] is Ellipsis:
-            key = key[0]  # scikit-learn's X[rows, ...]
-        elif isinstance(key, tuple):
-            raise IndexError("an InputDict is indexed by an input's name or by samples "
-                             "(inputs[rows]); it has no feature axis.")
+        key = row_key(key, "an InputDict is indexed by an input's name or by samples "
+                           "(inputs[rows]); it has no feature axis.")
         if isinstance(key, Integral):
             raise IndexError("inputs[i] would drop the sample axis; use inputs[[i]] for an "
                              "InputDict of one sample.")
-        if not isinstance(key, slice):
-            key = np.asarray(key)
-            if key.dtype == bool:
-                key = np.flatnonzero(key)
         return InputDict({name: _rows(value, key) for name, value in self.items()})
 
     def __repr__(self):

@@ -13,7 +13,7 @@ from numbers import Integral
 import numpy as np
 from torch.utils.data import IterableDataset
 
-__all__ = ["DatasetView", "as_view", "is_dataset"]
+__all__ = ["DatasetView", "as_view", "is_dataset", "row_key"]
 
 
 def _is_skorch_slice(obj):
@@ -47,6 +47,20 @@ def _check_indexable(dataset):
             "must be a map-style torch Dataset (len(dataset) samples, dataset[i] -> (x, y) "
             "or x)."
         )
+
+
+def row_key(key, no_axis):
+    """``key`` of ``X[key]`` as rows: an int, a slice or an int array (scikit-learn's
+    ``X[rows, ...]`` unwrapped, a boolean mask as its indices); IndexError with
+    ``no_axis`` for any other tuple."""
+    if isinstance(key, tuple) and len(key) == 2 and key[1] is Ellipsis:
+        key = key[0]
+    elif isinstance(key, tuple):
+        raise IndexError(no_axis)
+    if isinstance(key, (Integral, slice)):
+        return key
+    key = np.asarray(key)
+    return np.flatnonzero(key) if key.dtype == bool else key
 
 
 def _split_sample(sample):
@@ -149,18 +163,10 @@ class DatasetView:
         return 1
 
     def __getitem__(self, key):
-        if isinstance(key, tuple) and len(key) == 2 and key[1] is Ellipsis:
-            key = key[0]  # scikit-learn's X[rows, ...]
-        elif isinstance(key, tuple):
-            raise IndexError("a DatasetView is indexed by samples only (view[rows]); it has "
-                             "no feature axis.")
+        key = row_key(key, "a DatasetView is indexed by samples only (view[rows]); it has "
+                           "no feature axis.")
         if isinstance(key, Integral):
             return self.input(int(key))
-        if isinstance(key, slice):
-            return DatasetView(self.dataset, self.indices_[key])
-        key = np.asarray(key)
-        if key.dtype == bool:
-            key = np.flatnonzero(key)
         return DatasetView(self.dataset, self.indices_[key])
 
     def sample(self, i):

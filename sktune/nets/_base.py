@@ -380,8 +380,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
                     **{**STEP_SCHEDULES[self.lr_schedule], **knobs})))
         elif isinstance(self.lr_schedule, str):
             callbacks.append(("lr_schedule", LRSchedule(
-                self.lr_schedule, self.epochs, monitor=monitor,
-                **self._routed_params("lr_schedule"))))
+                self.lr_schedule, self.epochs, monitor=monitor, **knobs)))
         elif self.lr_schedule is not None:
             callbacks.append(("lr_schedule", self.lr_schedule))
         if self.early_stopping:
@@ -540,14 +539,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         :class:`~sktune.data.InputDict`) as an ``InputDict`` of int64 / float32
         arrays, one row per sample; their names go to ``forward`` as keywords."""
         X = typed_inputs(X)
-        if reset:
-            for attr in ("n_features_in_", "feature_names_in_"):
-                self.__dict__.pop(attr, None)
-            self._input_names = tuple(X)
-            self._sample_shape = None
-        elif set(X) != set(self._input_names):
-            raise ValueError(f"X has inputs {sorted(X)}, but {type(self).__name__} was fitted "
-                             f"on inputs {sorted(self._input_names)}.")
+        self._check_input_names(X, reset, "X has")
         if isinstance(y, str) and y == "no_validation":
             return X, None
         if y is None:
@@ -556,6 +548,18 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
         y = _check_y(y, **self._y_validation)
         check_consistent_length(X, y)
         return X, y
+
+    def _check_input_names(self, names, reset, what):
+        """Fitting (``reset``): record the named inputs ``names`` (no feature count
+        then); predicting: raise unless they are the fitted ones (``what``: whose)."""
+        if reset:
+            for attr in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(attr, None)
+            self._input_names = tuple(names)
+            self._sample_shape = None
+        elif set(names) != set(self._input_names):
+            raise ValueError(f"{what} inputs {sorted(names)}, but {type(self).__name__} was "
+                             f"fitted on inputs {sorted(self._input_names)}.")
 
     def _dataset_targets(self, view, y):
         """``y`` checked against the dataset ``view`` (None: its own labels); None
@@ -570,16 +574,7 @@ class BaseNeuralNet(CallbackSupportMixin, BaseEstimator):
 
     def _validate_named_dataset(self, view, shapes, y, reset):
         """A dataset of dict samples: its inputs' names are checked as named inputs'."""
-        self._check_input_kind(view, reset, named=True)
-        if reset:
-            for attr in ("n_features_in_", "feature_names_in_"):
-                self.__dict__.pop(attr, None)
-            self._input_names = tuple(shapes)
-            self._sample_shape = None
-        elif set(shapes) != set(self._input_names):
-            raise ValueError(f"the dataset's samples have inputs {sorted(shapes)}, but "
-                             f"{type(self).__name__} was fitted on inputs "
-                             f"{sorted(self._input_names)}.")
+        self._check_input_names(shapes, reset, "the dataset's samples have")
         return view, self._dataset_targets(view, y)
 
     def _validate_dataset(self, X, y="no_validation", reset=True):

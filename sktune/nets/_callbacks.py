@@ -137,9 +137,6 @@ class StepSchedule(Callback):
         if old is None or old.optimizer is not net.optimizer_:
             total = int(self.epochs) * max(1, -(-len(X) // int(net.batch_size)))
             warm = warmup_steps(self.warmup, total)
-            shapes = [_Shape(self.name, warm, total,
-                             float(self.eta_min) / group["lr"] if group["lr"] else 0.0)
-                      for group in net.optimizer_.param_groups]
             self.total_steps_, self.warmup_steps_ = total, warm
             if self.name == "onecycle":
                 self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
@@ -148,6 +145,9 @@ class StepSchedule(Callback):
                     div_factor=float(self.div_factor),
                     final_div_factor=float(self.final_div_factor), cycle_momentum=False)
             else:
+                shapes = [_Shape(self.name, warm, total,
+                                 float(self.eta_min) / group["lr"] if group["lr"] else 0.0)
+                          for group in net.optimizer_.param_groups]
                 self.scheduler_ = torch.optim.lr_scheduler.LambdaLR(net.optimizer_, shapes)
             if old is not None:
                 _continue_from(self.scheduler_, old)

@@ -76,9 +76,7 @@ def _n_rows(X):
 
 def _rows(X, index):
     """Rows ``index`` of a tensor or of each tensor of a dict (named inputs)."""
-    if isinstance(X, dict):
-        return {name: value[index] for name, value in X.items()}
-    return X[index]
+    return _each(X, lambda value: value[index])
 
 
 class TensorData(Dataset):

@@ -81,9 +81,9 @@ def target_layers(module, targets):
     return chosen
 
 
-def base_frozen(module, targets):
-    """The parameter names LoRA freezes: all but the output layer's (the layers
-    ``targets`` selects must not be the head: it trains whole)."""
+def base_frozen(module):
+    """The parameter names LoRA freezes: all but the output layer's (the head
+    trains whole)."""
     head = find_head(module)
     head_params = set() if head is None else {f"{head[0]}.{n}" for n, _ in
                                               head[1].named_parameters()}

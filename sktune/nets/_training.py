@@ -266,7 +266,7 @@ class TrainingNet(NeuralNet):
         """What ``freeze`` freezes, and with LoRA every weight but the output layer's."""
         frozen = frozen_names(module, self.freeze)
         if self.lora_rank:
-            frozen |= base_frozen(module, self.lora_targets)
+            frozen |= base_frozen(module)
         return frozen
 
     def unfreeze(self):
