@@ -95,8 +95,10 @@ class RecordProcess(Callback):
 
     def on_train_begin(self, net, **kwargs):
         import os
+        import uuid
 
-        (Path(self.folder) / f"{os.getpid()}-{id(net)}").touch()
+        # not id(net): a process's next network may reuse a collected one's id
+        (Path(self.folder) / f"{os.getpid()}-{uuid.uuid4().hex}").touch()
 
 
 def _fitting_processes(folder):

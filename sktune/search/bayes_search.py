@@ -3,7 +3,7 @@
 import math
 import time
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import OptimizeResult
@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._fits.checkpoint import fingerprint
 from ._objectives import Objectives
+from ._racing import DEFAULT_LEVEL, Race, raced_out
 from ._fits.rounds import RoundBasedSearchCV
 from ._skopt_names import optimizer_arguments
 from .refit import believed_best
@@ -153,6 +154,19 @@ class BayesSearchCV(RoundBasedSearchCV):
         against the best posterior mean, not the best noisy score
         (docs/bayes-search.md, "Noisy scores"). False: the mean only, as
         before sktune 0.2.
+    racing : bool or float, default=False
+        Race candidates fold by fold (docs/bayes-search.md, "Racing folds"):
+        a candidate's folds run one after another, and it stops as soon as
+        the chance that its mean over all folds beats the incumbent's score
+        falls below this level (True: 0.05; a float in (0, 0.5), lower is
+        more cautious). The incumbent and any candidate that could still be
+        best run every fold. Raced-out candidates stay in ``cv_results_``
+        (``n_splits_evaluated``; ``nan`` for the folds they did not run;
+        means over those they ran; ranked after every fully evaluated
+        candidate, never ``best_index_``) and the optimiser is told their
+        fold-adjusted partial mean with its larger noise. Decisions depend on
+        the fold scores only: reproducible for any ``n_jobs``. Needs one
+        objective.
     fit_params : None, default=None
         scikit-optimize's old constructor argument, kept so that its code
         runs until ``fit``, which asks to pass fit parameters to ``fit``.
@@ -184,6 +198,9 @@ scorer_, n_splits_, refit_time_, multimetric_
         (cold start; docs/scheduling.md).
     n_lost_fits_ : int
         Fits run again because their worker process died.
+    n_discarded_fits_ : int
+        With ``racing``: fits an idle worker ran ahead of their candidate's
+        decision, discarded because the candidate was then stopped.
     posterior_best_index_, posterior_best_score_, posterior_best_score_std_ : int, float, float
         The candidate the model believes best: the highest posterior mean of
         the optimised score among the evaluated candidates, that mean and its
@@ -222,14 +239,15 @@ scorer_, n_splits_, refit_time_, multimetric_
         "asynchronous": ["boolean"],
         "objectives": [None, list, tuple],
         "fold_noise": ["boolean"],
+        "racing": ["boolean", Interval(Real, 0, 0.5, closed="neither")],
     }
 
     def __init__(self, estimator, search_spaces, optimizer_kwargs=None, *, n_iter=50,
                  scoring=None, n_jobs=None, n_points=1, refit=True, cv=None, verbose=0,
                  pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
                  return_train_score=False, callbacks=None, checkpoint=None,
-                 checkpoint_every=300.0, asynchronous=False, objectives=None, fold_noise=True, fit_params=None,
-                 iid="deprecated"):
+                 checkpoint_every=300.0, asynchronous=False, objectives=None, fold_noise=True,
+                 racing=False, fit_params=None, iid="deprecated"):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -244,10 +262,11 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.asynchronous = asynchronous
         self.objectives = objectives
         self.fold_noise = fold_noise
+        self.racing = racing
         self.fit_params = fit_params
         self.iid = iid
 
-    _not_sent_to_workers = ("optimizers_",)
+    _not_sent_to_workers = ("optimizers_", "_race")
     _scheduled = True
 
     def _checkpoint_settings(self):
@@ -260,7 +279,18 @@ scorer_, n_splits_, refit_time_, multimetric_
         settings["fold_noise"] = bool(self.fold_noise)
         if self.objectives is not None:
             settings["objectives"] = list(self.objectives)
+        if self._racing_level() is not None:
+            settings["racing"] = self._racing_level()
         return settings
+
+    def _racing_level(self):
+        """The chance below which a raced candidate stops, or None (no racing)."""
+        if isinstance(self.racing, (bool, np.bool_)):
+            return DEFAULT_LEVEL if self.racing else None
+        return float(self.racing)
+
+    def _marks_evaluated_splits(self):
+        return self._racing_level() is not None
 
     def _check_skopt_arguments(self):
         """scikit-optimize's constructor arguments that sktune reads differently."""
@@ -384,6 +414,12 @@ scorer_, n_splits_, refit_time_, multimetric_
                 "asynchronous search's proposals depend on the order fits finish in, so a "
                 "resumed one could not replay them."
             )
+        level = self._racing_level()
+        if level is not None and self._multi_objective():
+            raise ValueError(
+                "racing= races candidates against one incumbent; with several objectives "
+                "there is a Pareto front instead. Use racing=False with objectives, or "
+                "race on one objective.")
         install()
         evaluate_candidates, cv = self._rounds(evaluate_candidates)
         self.optimizers_ = [self._make_optimizer(s, n, seed) for (s, n), seed in zip(plan, seeds)]
@@ -407,6 +443,9 @@ scorer_, n_splits_, refit_time_, multimetric_
         self._start_rounds()
         self.optimizer_time_ = 0.0
         evaluations = self._open_evaluations(cv, n_candidates=n_total)
+        race = self._race = None if level is None else Race(
+            level, self._fold_scores, None if self.asynchronous else self.n_points,
+            evaluations.n_splits)
         self._warn_idle(evaluations.n_workers, evaluations.n_splits)
         # a sub-space evaluated whole depends on no result: all its points are design
         n_design = [opt.n_initial_points if grid is None else len(grid)
@@ -447,11 +486,22 @@ scorer_, n_splits_, refit_time_, multimetric_
                             task_id=pos * evaluations.n_splits + i)
                             for i in range(evaluations.n_splits)]
                     known = None if session is None else session.known_candidate(r, pos, point)
+                    splits = None  # all at once, or the first alone when raced
+                    if race is not None and known is None:
+                        splits = race.first_splits(k)
                     evaluations.start(k, known if known is not None else point, priority=k,
-                                      n_candidates=n_total, callback_ctxs=split_ctxs)
+                                      n_candidates=n_total, callback_ctxs=split_ctxs,
+                                      splits=splits)
+                if race is not None:  # idle workers run folds ahead of decisions
+                    race.run_ahead(evaluations)
                 evaluations.wait()
-                while prefix < len(proposed) and evaluations.is_complete(prefix):
-                    prefix += 1
+                while True:
+                    while prefix < len(proposed) and evaluations.is_complete(prefix):
+                        prefix += 1
+                    # raced: decide the paused candidates (a stop may complete the prefix)
+                    if race is None or not race.step(evaluations):
+                        break
+
                 # Whole rounds enter cv_results_ and reach the callbacks, in order.
                 while (emitted_rounds < len(rounds) and not stop
                        and rounds[emitted_rounds][-1] < prefix):
@@ -462,6 +512,9 @@ scorer_, n_splits_, refit_time_, multimetric_
                     emitted_rounds += 1
                     sklearn_stop = ctx is not None and bool(ctx.call_on_fit_task_end(estimator=self))
                     new = [float(v) for v in results[self._optimised_metric(results)][-len(ks):]]
+                    # a candidate raced out has no mean over all folds: no score to compare
+                    new = [math.nan if raced_out(evaluations.outcomes(k)) else v
+                           for k, v in zip(ks, new)]
                     stop = self._after_round(new, results, start, stoppers) or sklearn_stop
                     if self.verbose > 0:
                         self._log_round([proposed[k] for k in ks], new, self._best_scores[-1],
@@ -469,12 +522,14 @@ scorer_, n_splits_, refit_time_, multimetric_
         finally:
             self.n_local_fits_ = evaluations.n_local_fits
             self.n_lost_fits_ = evaluations.n_lost
+            self.n_discarded_fits_ = evaluations.n_discarded
             evaluations.close()
         # In the end the optimisers know every result in cv_results_ (optimizer_results_).
         n_emitted = rounds[emitted_rounds - 1][-1] + 1 if emitted_rounds else 0
         tick = time.perf_counter()
         self._tell(range(n_emitted), owner, proposed, evaluations, told)
         self.optimizer_time_ += time.perf_counter() - tick
+        del self._race
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
         self._finish(results)
@@ -514,8 +569,11 @@ scorer_, n_splits_, refit_time_, multimetric_
                     proposed[k], self._objectives.to_minimise(evaluations.outcomes(k)))
                 continue
             outcomes = evaluations.outcomes(k)
-            score = self._candidate_score(outcomes)
-            noise = self._score_noise(outcomes) if self.fold_noise else None
+            if raced_out(outcomes):  # its fold-adjusted partial mean, with its larger noise
+                score, noise = self._race.told(k, outcomes, evaluations)
+            else:
+                score, noise = self._candidate_score(outcomes), self._score_noise(outcomes)
+            noise = noise if self.fold_noise else None
             # The optimiser minimises; failed candidates (nan) stay nan and it
             # handles them (kept out of the model's fit, region avoided).
             self.optimizers_[owner[k]].tell(proposed[k], -score if math.isfinite(score)
@@ -523,12 +581,15 @@ scorer_, n_splits_, refit_time_, multimetric_
 
     def _warn_idle(self, n_workers, n_splits):
         """Say so when the window cannot keep the workers busy."""
-        reach = (self.n_points + 1) * n_splits
+        per_candidate = 1 if self._racing_level() is not None else n_splits
+        reach = (self.n_points + 1) * per_candidate
         if not self.asynchronous and n_workers > reach:
+            folds = ("1 fold at a time (racing)" if per_candidate == 1
+                     else f"{n_splits} folds")
             warnings.warn(
                 f"BayesSearchCV has {n_workers} workers but n_points={self.n_points} lets at "
-                f"most {self.n_points + 1} candidates x {n_splits} folds = {reach} fits run at "
-                f"once: set n_points >= {math.ceil(n_workers / n_splits) - 1} (proposals "
+                f"most {self.n_points + 1} candidates x {folds} = {reach} fits run at "
+                f"once: set n_points >= {math.ceil(n_workers / per_candidate) - 1} (proposals "
                 "then know fewer results) or asynchronous=True (not reproducible).",
                 UserWarning, stacklevel=4)
 

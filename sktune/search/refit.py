@@ -53,13 +53,16 @@ def posterior_best(cv_results):
 
 def believed_best(cv_results):
     """Index of the highest ``posterior_mean_test_<metric>`` among the candidates
-    whose ``mean_test_<metric>`` is finite (a failed candidate is never the
-    believed best), or None."""
+    whose ``mean_test_<metric>`` is finite and whose folds all ran (a failed or
+    raced-out candidate is never the believed best), or None."""
     key = next(k for k in cv_results if k.startswith("posterior_mean_test_"))
     mean = np.asarray(cv_results[key], dtype=float)
     scored = np.asarray(cv_results["mean_test_" + key[len("posterior_mean_test_"):]],
                         dtype=float)
     usable = np.isfinite(mean) & np.isfinite(scored)
+    if "n_splits_evaluated" in cv_results:  # a raced search: candidates raced out never
+        counts = np.asarray(cv_results["n_splits_evaluated"])
+        usable &= counts == counts.max()
     if not usable.any():
         return None
     return int(np.argmax(np.where(usable, mean, -np.inf)))

@@ -6,11 +6,12 @@ importing sktune (and torch) first: that keeps those tests a few seconds faster.
 """
 
 import hashlib
+import time
 import uuid
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC
 
@@ -91,3 +92,39 @@ class FoldRecorder(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.knn_.predict(X[:, :-1])
+
+
+class FoldScoreRegressor(RegressorMixin, BaseEstimator):
+    """Scores ``-(x - target) ** 2`` plus a bit per fold, whatever it learnt.
+
+    The first column of ``X`` is the id of the fold a row tests in (with
+    :class:`~sklearn.model_selection.PredefinedSplit` on it), so ``score``
+    knows its fold: fold ``f`` adds ``0.01 * f`` (folds differ in
+    difficulty, the same for every candidate) and a small deterministic
+    wiggle of the candidate and fold (``noise``). ``fail_above``: fits of
+    ``x`` above it raise. ``jitter``: fits sleep up to this many seconds
+    (unseeded: fits end in any order).
+    """
+
+    def __init__(self, x=0.5, target=0.7, noise=0.002, fail_above=None, jitter=0.0):
+        self.x = x
+        self.target = target
+        self.noise = noise
+        self.fail_above = fail_above
+        self.jitter = jitter
+
+    def fit(self, X, y):
+        if self.jitter:
+            time.sleep(np.random.default_rng().uniform(0, self.jitter))
+        if self.fail_above is not None and self.x > self.fail_above:
+            raise ValueError("x too large")
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+    def score(self, X, y, sample_weight=None):
+        fold = int(X[0, 0])
+        wiggle = np.sin(1000.0 * self.x + 7.0 * fold) * self.noise
+        return float(-((self.x - self.target) ** 2) + 0.01 * fold + wiggle)

@@ -90,7 +90,7 @@ def test_signature_matches_the_documented_interface():
         "estimator", "search_spaces", "optimizer_kwargs", "n_iter", "scoring", "n_jobs",
         "n_points", "refit", "cv", "verbose", "pre_dispatch", "random_state", "error_score",
         "return_train_score", "callbacks", "checkpoint", "checkpoint_every", "asynchronous",
-        "objectives", "fold_noise",
+        "objectives", "fold_noise", "racing",
         "fit_params", "iid",
     ]
     assert all(p.kind is p.KEYWORD_ONLY for name, p in params.items()

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import _search
 
+from .._racing import is_not_run
+
 _collector = contextvars.ContextVar("sktune_fit_failures", default=None)
 _original = _search._warn_or_raise_about_fit_failures
 
@@ -31,7 +33,7 @@ def _record_or_delegate(results, error_score):
     # fitted inside it (its estimator, same thread) keeps sklearn's behaviour.
     if collected is None or sys._getframe(1).f_locals.get("self") is not collected["owner"]:
         return _original(results, error_score)
-    collected["fits"] += len(results)
+    collected["fits"] += sum(not is_not_run(r) for r in results)  # raced-out folds never ran
     collected["errors"].update(r["fit_error"] for r in results if r["fit_error"] is not None)
     _fill_multimetric_errors(collected, results, error_score)
     return None

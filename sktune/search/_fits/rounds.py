@@ -27,6 +27,7 @@ from sklearn.utils.validation import _check_method_params, indexable
 
 from ...data._inputs import as_inputs, is_inputs
 from ...data._view import as_view, is_dataset
+from .._racing import NOT_RUN, is_not_run, mark_partial
 from .checkpoint import checkpoint_session
 from .failures import collect_fit_failures, raise_if_all_failed
 from .pool import open_pool
@@ -291,7 +292,19 @@ class RoundBasedSearchCV(BaseSearchCV):
             session = getattr(self, "_checkpoint_session", None)
             if session is not None:  # replayed candidates -> plain dicts
                 candidate_params = session.plain(candidate_params, out)
-            return super()._format_results(candidate_params, n_splits, out, more_results)
+            if not self._marks_evaluated_splits():
+                return super()._format_results(candidate_params, n_splits, out, more_results)
+            # a raced search: folds never run are marked in their result dicts
+            evaluated = np.array([not is_not_run(o) for o in out]).reshape(-1, n_splits)
+            out = [{k: v for k, v in o.items() if k != NOT_RUN} for o in out]
+            results = super()._format_results(candidate_params, n_splits, out, more_results)
+            times = {name: [o[name] for o in out] for name in ("fit_time", "score_time")}
+            return mark_partial(results, evaluated, times)
+
+    def _marks_evaluated_splits(self):
+        """True for a search that may leave some of a candidate's folds unrun
+        (``cv_results_['n_splits_evaluated']``)."""
+        return False
 
     def _plain_candidates(self, candidate_params, out):
         """Candidates as they go into ``cv_results_['params']``: plain dicts."""

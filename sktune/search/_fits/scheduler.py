@@ -122,8 +122,9 @@ class Evaluations:
         self.splits = splits
         self.n_splits = len(splits)
         self._capacity = pool.n_workers + max(1, pool.n_workers // 4)
-        if isinstance(pool, InlinePool):
-            self._capacity = 1
+        if isinstance(pool, InlinePool) or pool.local_lane:
+            # no task waits inside the pool: this process's lane takes the queue's
+            self._capacity = max(1, pool.n_workers)
         #: Fits that can run at once (the pool's, and this process's lane).
         self.n_workers = pool.n_workers + bool(pool.local_lane)
         self._queue = []  # heap of (priority, order, task)
@@ -131,6 +132,12 @@ class Evaluations:
         self._running = {}  # future -> task
         self._outcomes = {}  # key -> [result per split]
         self._missing = {}  # key -> splits not done
+        self._started = {}  # key -> splits queued, running or done (running candidates)
+        self._progress = []  # running keys with new split results since take_progress
+        self._partial = set()  # keys started with some splits only: their progress is told
+        self._task_args = {}  # key -> (parameters, priority, n_candidates, callback_ctxs)
+        #: Fits whose results were discarded: run ahead of a decision to stop their candidate.
+        self.n_discarded = 0
         self._complete = []  # keys completed since the last wait
         self.completed_order = []  # every completed key, in the order they completed
         # cold start: this process fits beside the pool's processes
@@ -147,9 +154,13 @@ class Evaluations:
         self._n_done = 0
 
     # -- what the search calls ------------------------------------------------------
-    def start(self, key, parameters, priority, n_candidates=1, callback_ctxs=None):
+    def start(self, key, parameters, priority, n_candidates=1, callback_ctxs=None, splits=None):
         """Queue the fits of candidate ``key``; ``parameters`` may be
-        :class:`KnownResults` (answered without fitting)."""
+        :class:`KnownResults` (answered without fitting). ``splits``: the splits
+        to queue now (default all); the others wait for :meth:`run_split`.
+        Such a candidate is complete only when the search says so (:meth:`finish`
+        once all its splits are done, or :meth:`stop` without some of them);
+        :meth:`take_progress` names those with new split results."""
         if key in self._missing or key in self._outcomes:
             raise ValueError(f"candidate {key!r} was started already")
         if isinstance(parameters, KnownResults):
@@ -159,11 +170,70 @@ class Evaluations:
             return
         self._outcomes[key] = [None] * self.n_splits
         self._missing[key] = self.n_splits
-        for split, (train, test) in enumerate(self.splits):
-            ctx = None if callback_ctxs is None else callback_ctxs[split]
-            args = (train, test, parameters, (split, self.n_splits), (key_index(key), n_candidates),
-                    ctx, None)
-            self._push(_Task(key, split, args, priority))
+        self._started[key] = set()
+        self._task_args[key] = (parameters, priority, n_candidates, callback_ctxs)
+        if splits is not None:
+            self._partial.add(key)
+        for split in range(self.n_splits) if splits is None else splits:
+            self.run_split(key, split)
+
+    def run_split(self, key, split):
+        """Queue a split of a started candidate (nothing if it is queued or ran)."""
+        if split in self._started[key]:
+            return
+        self._started[key].add(split)
+        parameters, priority, n_candidates, callback_ctxs = self._task_args[key]
+        train, test = self.splits[split]
+        ctx = None if callback_ctxs is None else callback_ctxs[split]
+        args = (train, test, parameters, (split, self.n_splits), (key_index(key), n_candidates),
+                ctx, None)
+        self._push(_Task(key, split, args, priority))
+
+    def started_splits(self, key):
+        """The splits of a running candidate queued, running or done."""
+        return set(self._started[key])
+
+    def stop(self, key, fill, keep):
+        """End candidate ``key`` with its first ``keep`` splits done: ``fill(split)``
+        gives the result of every later split, whether it ran or not (a split
+        run ahead of the decision to stop is discarded; one still queued is
+        dropped, one still running is discarded when it ends). The candidate is
+        then complete."""
+        outcomes = self._outcomes[key]
+        if any(o is None for o in outcomes[:keep]):
+            raise ValueError(f"candidate {key!r}: its first {keep} splits are not all done")
+        self.n_discarded += sum(o is not None for o in outcomes[keep:])
+        for split in range(keep, self.n_splits):
+            outcomes[split] = fill(split)
+        queued = [entry for entry in self._queue if entry[2].key == key]
+        if queued:
+            self._queue = [entry for entry in self._queue if entry[2].key != key]
+            heapq.heapify(self._queue)
+        self._finish(key)
+
+    def finish(self, key):
+        """Complete a candidate started with some splits only, all its splits done."""
+        if self._missing[key]:
+            raise ValueError(f"candidate {key!r} has splits not done")
+        self._finish(key)
+
+    def take_progress(self):
+        """Candidates started with some splits only, still running, with split
+        results new since the last call (in the order the results came)."""
+        progress, self._progress = self._progress, []
+        return progress
+
+    def results_so_far(self, key):
+        """The per-split results of a started candidate (None: not done)."""
+        return list(self._outcomes[key])
+
+    def idle_slots(self):
+        """Fits that could start now beside those running and queued (0 while
+        a cold start has not started the pool)."""
+        if self._pool_waits:
+            return 0
+        local = self._local is not None and self._local_future is None
+        return max(0, self._capacity - len(self._running) + local - len(self._queue))
 
     def wants_work(self):
         """True while fewer tasks are waiting or running than the workers could
@@ -185,8 +255,9 @@ class Evaluations:
 
     def wait(self):
         """Keys of candidates completed since the last call (blocks until one is,
-        unless some already are or nothing is left to run)."""
-        while not self._complete and self.busy():
+        or a running one has a new split result, unless some already are or
+        nothing is left to run)."""
+        while not self._complete and not self._progress and self.busy():
             self._fill()
             self._collect(self._wait_some())
         complete, self._complete = self._complete, []
@@ -231,10 +302,11 @@ class Evaluations:
             # never a suspect: it might kill this process
             if self._queue and not self._queue[0][2].suspect:
                 _, _, task = heapq.heappop(self._queue)
-            elif not self._queue:
-                # Nothing queued: run a copy of the first task still on the pool
-                # (waiting for a starting worker, or slow); whichever copy ends
-                # first counts (a fit is seeded: both give the same result).
+            elif not self._queue and not self._pool_answered:
+                # Nothing queued while the workers start: run a copy of the first
+                # task waiting for them; whichever copy ends first counts (a fit is
+                # seeded: both give the same result). Once they run, a copy would
+                # only repeat a running fit: the lane waits for new work instead.
                 waiting = [t for f, t in self._running.items()
                            if not f.done() and not t.done and not t.suspect]
                 if waiting:
@@ -316,12 +388,21 @@ class Evaluations:
             return
         task.done = True
         self._n_done += 1
+        if task.key not in self._missing:  # its candidate was stopped meanwhile
+            self.n_discarded += 1
+            return
         self._outcomes[task.key][task.split] = result
         self._missing[task.key] -= 1
-        if not self._missing[task.key]:
-            del self._missing[task.key]
-            self._complete.append(task.key)
-            self.completed_order.append(task.key)
+        if task.key in self._partial:  # it completes when its search says so
+            self._progress.append(task.key)
+        elif not self._missing[task.key]:
+            self._finish(task.key)
+
+    def _finish(self, key):
+        del self._missing[key], self._started[key], self._task_args[key]
+        self._partial.discard(key)
+        self._complete.append(key)
+        self.completed_order.append(key)
 
 
 def _lost(pool, future):
