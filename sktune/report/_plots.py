@@ -172,9 +172,15 @@ def _draw_history(fig, results, metrics):
         if halving:
             _draw_halving_points(ax, results, x, score)
         else:
-            ax.scatter(x[ok], score[ok], s=18, color=ACCENT, alpha=0.75, zorder=3,
+            full = ok & ~results.raced_out
+            ax.scatter(x[full], score[full], s=18, color=ACCENT, alpha=0.75, zorder=3,
                        edgecolors="white", linewidths=0.4, label="candidate")
-            best_so_far = np.fmax.accumulate(np.where(ok, score, -np.inf))
+            if (ok & results.raced_out).any():  # means over fewer folds: not the best so far
+                partial = ok & results.raced_out
+                ax.scatter(x[partial], score[partial], s=18, facecolors="none",
+                           edgecolors=ACCENT, alpha=0.75, linewidths=0.8, zorder=3,
+                           label="raced out (folds run)")
+            best_so_far = np.fmax.accumulate(np.where(full, score, -np.inf))
             shown = np.isfinite(best_so_far)
             ax.step(x[shown], best_so_far[shown], where="post", color=BEST, lw=1.6,
                     label="best so far")

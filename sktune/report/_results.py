@@ -144,6 +144,7 @@ class SearchResults:
     brackets: object = None  # HyperbandSearchCV: the bracket of each row, else None
     objectives: object = None  # several objectives: list of Objective, else None
     pareto_optimal: object = None  # several objectives: (n_candidates,) bool, else None
+    splits_evaluated: object = None  # a raced search: (n_candidates,) folds run, else None
 
     @property
     def multi_objective(self):
@@ -171,17 +172,31 @@ class SearchResults:
         return len(self.fit_time)
 
     @property
+    def evaluated(self):
+        """Which folds each candidate ran, ``(n_candidates, n_splits)``: all of
+        them, but for candidates a raced search stopped (they run in order)."""
+        if self.splits_evaluated is None:
+            return np.ones((self.n_candidates, self.n_splits), dtype=bool)
+        return np.arange(self.n_splits)[None, :] < self.splits_evaluated[:, None]
+
+    @property
+    def raced_out(self):
+        """Candidates a raced search stopped before their last fold."""
+        return self.evaluated.sum(axis=1) < self.n_splits
+
+    @property
     def failed(self):
-        """Candidates with at least one failed fit (a NaN fold score)."""
-        return np.isnan(self.folds[self.primary]).any(axis=1)
+        """Candidates with at least one failed fit (a NaN score on a fold they ran)."""
+        return (np.isnan(self.folds[self.primary]) & self.evaluated).any(axis=1)
 
     @property
     def n_failed_fits(self):
-        return int(np.isnan(self.folds[self.primary]).sum())
+        return int((np.isnan(self.folds[self.primary]) & self.evaluated).sum())
 
     @property
     def n_fits(self):
-        return self.n_candidates * self.n_splits
+        """Fits run (a raced-out candidate's folds not run are none)."""
+        return int(self.evaluated.sum())
 
     @property
     def final(self):
@@ -210,7 +225,8 @@ class SearchResults:
             return self.final.astype(int)
         if self.iterations is not None:
             return self.iterations
-        return np.zeros(self.n_candidates, dtype=int)
+        # a raced search: every fully evaluated candidate first (as its ranks)
+        return (~self.raced_out).astype(int)
 
     @property
     def order(self):
@@ -318,6 +334,8 @@ def read_search(search):
         objectives=objectives,
         pareto_optimal=(None if objectives is None
                         else np.asarray(cv["pareto_optimal"], dtype=bool).copy()),
+        splits_evaluated=(np.asarray(cv["n_splits_evaluated"], dtype=int).copy()
+                          if "n_splits_evaluated" in cv else None),
     )
 
 

@@ -81,7 +81,12 @@ def headline(results):
     elif results.iterations is not None:
         n_iter = len(np.unique(results.iterations))
         fits += f" over {n_iter} halving iteration{'s' if n_iter != 1 else ''}"
-    fits += f" \N{MULTIPLICATION SIGN} {results.n_splits} folds = {results.n_fits} fits"
+    n_raced = int(results.raced_out.sum())
+    if results.splits_evaluated is not None:  # a raced search
+        fits += (f" \N{MULTIPLICATION SIGN} up to {results.n_splits} folds = {results.n_fits} "
+                 f"fits (racing stopped {n_raced} early)")
+    else:
+        fits += f" \N{MULTIPLICATION SIGN} {results.n_splits} folds = {results.n_fits} fits"
     ranked = f"ranked by mean CV {results.labels[results.primary]}"
     return title, f"{fits} \N{MIDDLE DOT} {ranked}"
 
@@ -112,7 +117,7 @@ def summary_items(results, test=None):
     items.append(("Failed fits", str(failed),
                   f"{n_cand} candidate{'s' if n_cand != 1 else ''} affected" if failed
                   else "every fit succeeded"))
-    total = float(np.nansum(results.fit_time) * results.n_splits)
+    total = float(np.nansum(results.fit_time * results.evaluated.sum(axis=1)))
     items.append(("Refit time", format_seconds(results.refit_time),
                   f"search fits: {format_seconds(total)} in total"
                   if results.refit_time is not None else "no refit (refit=False)"))
@@ -136,6 +141,12 @@ def notes(results):
             f"{results.n_failed_fits} of {results.n_fits} fits failed (NaN score); "
             f"{n} candidate{'s' if n != 1 else ''} with a failed fold "
             f"{'are' if n != 1 else 'is'} ranked last and shown as red crosses in the plots.")
+    if results.raced_out.any():
+        n = int(results.raced_out.sum())
+        found.append(
+            f"Racing stopped {n} candidate{'s' if n != 1 else ''} before their last fold "
+            f"(unlikely to beat the incumbent): their scores are means over the folds they "
+            f"ran, and they rank after every fully evaluated candidate.")
     if results.candidate_ids is not None:
         found.append(
             f"Hyperband: one row per candidate and rung, after the {results.resource} "

@@ -283,3 +283,33 @@ def test_too_many_workers_for_one_fold_at_a_time_warn():
     search, X, y = _search(n_iter=4, n_jobs=4, n_points=1)
     with pytest.warns(UserWarning, match="1 fold at a time"):
         search.fit(X, y)
+
+
+def test_the_report_counts_fits_run_and_tells_raced_out_from_failed():
+    search, X, y = _search()
+    search.fit(X, y)
+    evaluated = search.cv_results_["n_splits_evaluated"]
+    md = cv_report(search).to_markdown()
+    n_raced = int((evaluated < K).sum())
+    assert n_raced > 0
+    assert f"= {evaluated.sum()} fits (racing stopped {n_raced} early)" in md
+    assert f"Racing stopped {n_raced} candidates" in md
+    assert "failed" not in md.split("## Best parameters")[0].replace("Failed fits", "")
+
+
+def test_a_raced_search_of_a_network_saves_and_loads(tmp_path):
+    from sklearn.datasets import load_iris
+
+    from sktune import NeuralNetClassifier, load, save
+
+    X, y = load_iris(return_X_y=True)
+    search = BayesSearchCV(NeuralNetClassifier(epochs=3, random_state=0),
+                           {"lr": (1e-5, 1.0, "log-uniform")}, n_iter=10, cv=K, racing=True,
+                           random_state=0).fit(X.astype(np.float32), y)
+    assert (search.cv_results_["n_splits_evaluated"] < K).any()
+    save(search, tmp_path / "search")
+    loaded = load(tmp_path / "search")
+    for key, value in search.cv_results_.items():
+        if not key.startswith("param"):
+            np.testing.assert_array_equal(np.asarray(loaded.cv_results_[key]),
+                                          np.asarray(value), err_msg=key)
