@@ -7,7 +7,10 @@ has all its splits done, so the search can decide what to run next (propose
 a new candidate, promote one to the next rung) while the other workers keep
 fitting. Nothing here decides *what* runs; the searches do, and they make
 their decisions depend only on results in a fixed order, so the schedule
-(which worker, when) never changes ``cv_results_``.
+(which worker, when) never changes ``cv_results_``. A raced search
+(``sktune.search._racing``) starts a candidate with some splits only, adds the others
+one by one (:meth:`Evaluations.run_split`) and completes it itself
+(:meth:`Evaluations.finish`, or :meth:`Evaluations.stop` without the rest).
 
 What the scheduler does on its own:
 
