@@ -81,8 +81,8 @@ def headline(results):
     elif results.iterations is not None:
         n_iter = len(np.unique(results.iterations))
         fits += f" over {n_iter} halving iteration{'s' if n_iter != 1 else ''}"
-    n_raced = int(results.raced_out.sum())
     if results.splits_evaluated is not None:  # a raced search
+        n_raced = int(results.raced_out.sum())
         fits += (f" \N{MULTIPLICATION SIGN} up to {results.n_splits} folds = {results.n_fits} "
                  f"fits (racing stopped {n_raced} early)")
     else:

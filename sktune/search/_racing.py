@@ -25,9 +25,12 @@ raced search is as reproducible as any other.
 import math
 
 import numpy as np
-from scipy.stats import rankdata, t as student_t
+from scipy.stats import t as student_t
 
-__all__ = ["NOT_RUN", "Reference", "not_run", "is_not_run", "mark_partial"]
+from ._ranks import rank_scores
+
+__all__ = ["NOT_RUN", "DEFAULT_LEVEL", "Race", "Reference", "is_not_run", "mark_partial",
+           "not_run", "raced_out"]
 
 #: Key of a per-split result dict that stands for a fold never run (the
 #: candidate was raced out before it). Taken out before sklearn formats results.
@@ -169,21 +172,12 @@ def mark_partial(results, evaluated, times):
 
 
 def _ranks(means, partial):
-    """sklearn's ranks (1 best, ties share the lowest, nan last) among the fully
-    evaluated candidates, then among the raced-out ones after them."""
+    """sklearn's ranks among the fully evaluated candidates, then among the
+    raced-out ones after them."""
     ranks = np.empty(len(means), dtype=np.int32)
-    offset = 0
-    for group in (~partial, partial):
-        idx = np.flatnonzero(group)
-        if not len(idx):
-            continue
-        values = means[idx]
-        if np.isnan(values).all():
-            ranks[idx] = offset + 1
-        else:
-            values = np.where(np.isnan(values), np.nanmin(values) - 1, values)
-            ranks[idx] = offset + rankdata(-values, method="min").astype(np.int32)
-        offset += len(idx)
+    complete = ~partial
+    ranks[complete] = rank_scores(means[complete])
+    ranks[partial] = complete.sum() + rank_scores(means[partial])
     return ranks
 
 

@@ -498,10 +498,9 @@ scorer_, n_splits_, refit_time_, multimetric_
                 while True:
                     while prefix < len(proposed) and evaluations.is_complete(prefix):
                         prefix += 1
-                    # raced: decide the paused candidates (a stop may complete the prefix)
+                    # raced: take the decisions due (a stop may complete the prefix)
                     if race is None or not race.step(evaluations):
                         break
-
                 # Whole rounds enter cv_results_ and reach the callbacks, in order.
                 while (emitted_rounds < len(rounds) and not stop
                        and rounds[emitted_rounds][-1] < prefix):

@@ -28,6 +28,7 @@ from sklearn.utils.validation import _check_method_params, indexable
 from ...data._inputs import as_inputs, is_inputs
 from ...data._view import as_view, is_dataset
 from .._racing import NOT_RUN, is_not_run, mark_partial
+from .._ranks import rank_scores
 from .checkpoint import checkpoint_session
 from .failures import collect_fit_failures, raise_if_all_failed
 from .pool import open_pool
@@ -358,13 +359,7 @@ def _rank_train_scores(results):
     scikit-optimize did; scikit-learn ranks test scores only), ranked the way
     scikit-learn ranks test scores: 1 is best, ties share the lowest rank,
     non-finite scores last."""
-    from scipy.stats import rankdata
-
     for key in [k for k in results if k.startswith("mean_train_")]:
         means = np.asarray(results[key], dtype=float)
-        if not np.isfinite(means).any():
-            ranks = np.ones(len(means), dtype=np.int32)
-        else:
-            worst = np.nanmin(np.where(np.isfinite(means), means, np.nan)) - 1
-            ranks = rankdata(-np.where(np.isfinite(means), means, worst), method="min")
-        results["rank_train_" + key[len("mean_train_"):]] = np.asarray(ranks, dtype=np.int32)
+        ranks = rank_scores(np.where(np.isfinite(means), means, np.nan))
+        results["rank_train_" + key[len("mean_train_"):]] = ranks

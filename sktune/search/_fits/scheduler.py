@@ -208,9 +208,9 @@ class Evaluations:
         self.n_discarded += sum(o is not None for o in outcomes[keep:])
         for split in range(keep, self.n_splits):
             outcomes[split] = fill(split)
-        queued = [entry for entry in self._queue if entry[2].key == key]
-        if queued:
-            self._queue = [entry for entry in self._queue if entry[2].key != key]
+        kept = [entry for entry in self._queue if entry[2].key != key]
+        if len(kept) < len(self._queue):  # its splits still queued are dropped
+            self._queue = kept
             heapq.heapify(self._queue)
         self._finish(key)
 
