@@ -24,6 +24,8 @@ DEFAULT_METRIC = {"classification": "accuracy", "regression": "r2"}
 #: Epochs of each model's network (a space file may search or fix them).
 EPOCHS = {"mlp": 20, "resmlp": 20, "cnn": 15, "transformer": 10, "rnn": 10}
 NET = "net"  # the network's step in the tuned pipeline; its parameters are net__<name>
+#: Candidates a budgeted search may propose when --n-iter is not given (the budget ends it).
+BUDGETED_N_ITER = 10_000
 
 
 def check_scoring(scoring, task):
@@ -108,16 +110,26 @@ def make_search(args, pipe, spec, progress):
 
     from ..search import BayesSearchCV, HyperbandSearchCV
 
+    from ..search.callbacks import TimeBudgetStopper
+
     prefix = f"{NET}__"
     common = {"scoring": args.scoring, "n_jobs": args.n_jobs, "cv": args.cv}
-    n_iter = args.n_iter or 50
-    if args.search == "bayes":
+    budget = getattr(args, "time_budget", None)
+    callbacks = [progress.on_round]
+    if budget is not None:
+        callbacks.append(TimeBudgetStopper(budget))
+    # with a time budget and no --n-iter: as many candidates as the budget allows
+    n_iter = args.n_iter or (BUDGETED_N_ITER if budget is not None else 50)
+    total = None if budget is not None and args.n_iter is None else n_iter * args.cv
+    if args.search == "bayes" or (args.search == "random" and budget is not None):
         # enough pending candidates to feed the workers: (n_points + 1) x folds >= J
         n_points = max(1, min(math.ceil(effective_n_jobs(args.n_jobs) / args.cv), n_iter))
+        # random within a budget: the optimiser's space-filling design, never a model
+        design = {"n_initial_points": n_iter} if args.search == "random" else None
         search = BayesSearchCV(pipe, spec.bayes(prefix), n_iter=n_iter, n_points=n_points,
                                random_state=args.random_state, checkpoint=args.checkpoint,
-                               callbacks=[progress.on_round], **common)
-        return search, n_iter * args.cv
+                               callbacks=callbacks, optimizer_kwargs=design, **common)
+        return search, total
     if args.search == "random":
         search = RandomizedSearchCV(pipe, spec.distributions(prefix), n_iter=n_iter,
                                     random_state=args.random_state, **common)
@@ -140,9 +152,11 @@ def make_search(args, pipe, spec, progress):
     search = HyperbandSearchCV(pipe, rest.bayes(prefix), max_epochs=max_epochs,
                                min_epochs=min_epochs,
                                factor=3, proposals="bayes", random_state=args.random_state,
-                               checkpoint=args.checkpoint, callbacks=[progress.on_round],
+                               checkpoint=args.checkpoint, callbacks=callbacks,
+                               # without a budget: one iteration; with one, until it is spent
+                               hyperband_iterations=None if budget is not None else 1,
                                **common)
-    return search, hyperband_fits(search)
+    return search, None if budget is not None else hyperband_fits(search)
 
 
 def hyperband_fits(search):

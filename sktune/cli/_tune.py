@@ -74,6 +74,16 @@ def _n_jobs(text):
     return value
 
 
+def _duration(text):
+    from ..search.callbacks import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a time such as 90 (seconds), 90s, 10m or 1h, got {text!r}") from None
+
+
 def _share(text):
     value = _number(text, float, "a number in [0, 1)")
     if not 0 <= value < 1:
@@ -136,9 +146,16 @@ def add_parser(subparsers):
                         help="search space file (.yaml/.yml/.json) of network parameters; "
                         "default: the model's space (see --print-space)")
     search.add_argument("--n-iter", type=_positive_int, default=None, metavar="N",
-                        help="candidates to evaluate with bayes and random (default: 50); "
-                        "does not apply to grid (the grid decides) or hyperband (its "
-                        "brackets decide)")
+                        help="candidates to evaluate with bayes and random (default: 50, "
+                        "or as many as --time-budget allows); does not apply to grid (the "
+                        "grid decides) or hyperband (its brackets decide)")
+    search.add_argument("--time-budget", type=_duration, default=None, metavar="T",
+                        help="stop the search once this much time has passed: 90 (seconds), "
+                        "90s, 10m or 1h; the fits running then finish, the refit follows. "
+                        "bayes: as many candidates as fit (or --n-iter at most); hyperband: "
+                        "Hyperband iterations one after the other until the budget is spent; "
+                        "random: quasi-random candidates on sktune's scheduler, which can "
+                        "stop (RandomizedSearchCV cannot)")
     search.add_argument("--cv", type=_folds, default=3, metavar="K",
                         help="cross-validation folds (default: %(default)s)")
     search.add_argument("--scoring", metavar="METRIC",
@@ -193,6 +210,10 @@ def _check_tune_args(args):
     _choice(args.search, SEARCHES, "--search")
     if args.task is not None:
         _choice(args.task, TASKS, "--task")
+    if args.time_budget is not None and args.search == "grid":
+        raise CLIError("--time-budget works with --search bayes, random or hyperband; a grid "
+                       "search evaluates its whole grid (use --search random to sample it "
+                       "within a budget).")
     if args.checkpoint is not None:
         if args.search not in ("bayes", "hyperband"):
             raise CLIError(f"--checkpoint works with --search bayes or hyperband, not "
@@ -401,7 +422,13 @@ def _describe_run(args, data, spec, total, printer):
     printer.out(f"task: {data.task}{why}")
     hyperband = args.search == "hyperband"
     n_params = len((spec.without("epochs")[0] if hyperband else spec).dimensions)
-    fits = f"{total} fits" if total else "fits decided by its brackets"
+    if args.time_budget is not None:
+        from ..report._format import format_seconds
+
+        fits = (f"as many fits as {format_seconds(args.time_budget)} allow"
+                + (f" (at most {total})" if total else ""))
+    else:
+        fits = f"{total} fits" if total else "fits decided by its brackets"
     printer.out(f"search: {args.search} over {n_params} parameter{'s' * (n_params != 1)}"
                 f"{' (and epochs, by Hyperband)' if hyperband else ''} of the {args.model} "
                 f"network, {args.cv}-fold CV, {fits}, n_jobs={args.n_jobs}")
@@ -446,11 +473,20 @@ def _tune_results(args, search, data, search_seconds, printer):
         "best_params": best, "best_cv_score": float(search.best_score_),
         "test_score": test_score, "test_rmse": test_rmse, "random_state": args.random_state,
         "refit_s": round(float(getattr(search, "refit_time_", 0.0)), 3),
+        "time_budget_s": args.time_budget,
+        "stopped_by": getattr(search, "stopped_by_", None),
         "paths": {"report": args.report, "model": args.save, "checkpoint": args.checkpoint,
                   "tensorboard": args.tensorboard},
     }
     printer.out(f"searched {n_candidates} candidates in {format_seconds(search_seconds)}: "
                 f"{n_fits} fits, {failed} failed")
+    if args.time_budget is not None:
+        searched = getattr(search, "search_time_", search_seconds)
+        why = ("stopped by the budget" if getattr(search, "stopped_by_", None)
+               else "the search ended first")
+        printer.out(f"time budget {format_seconds(args.time_budget)}: "
+                    f"{format_seconds(searched)} used "
+                    f"({100 * searched / args.time_budget:.0f} %), {why}")
     printer.out(f"best CV {metric}: {search.best_score_:.4f}")
     if test_score is not None:
         printer.out(f"test {metric}:    {test_score:.4f} ({summary['n_test']} held out)")

@@ -145,6 +145,9 @@ class SearchResults:
     objectives: object = None  # several objectives: list of Objective, else None
     pareto_optimal: object = None  # several objectives: (n_candidates,) bool, else None
     splits_evaluated: object = None  # a raced search: (n_candidates,) folds run, else None
+    search_time: object = None  # seconds the search took (sktune's searches), else None
+    stopped_by: object = None  # what stopped the search before its end (str), else None
+    hyperband_iterations: object = None  # HyperbandSearchCV: each row's iteration, else None
 
     @property
     def multi_objective(self):
@@ -336,7 +339,15 @@ def read_search(search):
                         else np.asarray(cv["pareto_optimal"], dtype=bool).copy()),
         splits_evaluated=(np.asarray(cv["n_splits_evaluated"], dtype=int).copy()
                           if "n_splits_evaluated" in cv else None),
+        search_time=_float_or_none(getattr(search, "search_time_", None)),
+        stopped_by=getattr(search, "stopped_by_", None),
+        hyperband_iterations=(np.asarray(cv["hyperband_iteration"], dtype=int).copy()
+                              if "hyperband_iteration" in cv else None),
     )
+
+
+def _float_or_none(value):
+    return None if value is None else float(value)
 
 
 def _read_objectives(search, cv, metrics):

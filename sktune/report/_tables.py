@@ -78,6 +78,10 @@ def headline(results):
         fits = (f"{results.n_candidates} evaluation{'s' if results.n_candidates != 1 else ''} "
                 f"of {n_unique} candidate{'s' if n_unique != 1 else ''} in {n_brackets} "
                 f"Hyperband bracket{'s' if n_brackets != 1 else ''}")
+        if results.hyperband_iterations is not None:
+            n_it = len(np.unique(results.hyperband_iterations))
+            if n_it > 1:
+                fits += f" ({n_it} iterations)"
     elif results.iterations is not None:
         n_iter = len(np.unique(results.iterations))
         fits += f" over {n_iter} halving iteration{'s' if n_iter != 1 else ''}"
@@ -117,6 +121,10 @@ def summary_items(results, test=None):
     items.append(("Failed fits", str(failed),
                   f"{n_cand} candidate{'s' if n_cand != 1 else ''} affected" if failed
                   else "every fit succeeded"))
+    if results.search_time is not None:
+        items.append(("Search time", format_seconds(results.search_time),
+                      f"stopped by {results.stopped_by}" if results.stopped_by
+                      else "ran to its end"))
     total = float(np.nansum(results.fit_time * results.evaluated.sum(axis=1)))
     items.append(("Refit time", format_seconds(results.refit_time),
                   f"search fits: {format_seconds(total)} in total"
@@ -141,6 +149,11 @@ def notes(results):
             f"{results.n_failed_fits} of {results.n_fits} fits failed (NaN score); "
             f"{n} candidate{'s' if n != 1 else ''} with a failed fold "
             f"{'are' if n != 1 else 'is'} ranked last and shown as red crosses in the plots.")
+    if results.stopped_by:
+        found.append(
+            f"The search was stopped by {results.stopped_by}"
+            f"{'' if results.search_time is None else ' after ' + format_seconds(results.search_time)}"
+            ": it kept every candidate whose folds were all done, and evaluated no other.")
     if results.raced_out.any():
         n = int(results.raced_out.sum())
         found.append(

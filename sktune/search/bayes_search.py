@@ -107,7 +107,11 @@ class BayesSearchCV(RoundBasedSearchCV):
         Called after each round with a
         :class:`~sktune.search.callbacks.SearchState`; returning True stops
         the search. See :mod:`sktune.search.callbacks` for stoppers on no
-        improvement, a time budget or a target score.
+        improvement, a time budget or a target score. A ``TimeBudgetStopper``
+        is watched between fits: once its time is spent no fit starts, the
+        running ones finish, and the candidates whose folds are all done are
+        kept, so the search ends within one fit's duration of its budget
+        (give a large ``n_iter``: the budget ends the search).
     checkpoint : str, path-like or None, default=None
         An SQLite file where every finished round is committed durably. If
         ``fit`` is interrupted (crash, ``kill -9``, Ctrl-C), calling it again
@@ -201,6 +205,12 @@ scorer_, n_splits_, refit_time_, multimetric_
     n_discarded_fits_ : int
         With ``racing``: fits an idle worker ran ahead of their candidate's
         decision, discarded because the candidate was then stopped.
+    stopped_by_ : str or None
+        The callback or budget that stopped the search before ``n_iter``
+        candidates (its repr, e.g. ``'TimeBudgetStopper(seconds=600)'``);
+        None when it ran its course.
+    search_time_ : float
+        Seconds the search took (the refit not included).
     posterior_best_index_, posterior_best_score_, posterior_best_score_std_ : int, float, float
         The candidate the model believes best: the highest posterior mean of
         the optimised score among the evaluated candidates, that mean and its
@@ -452,14 +462,15 @@ scorer_, n_splits_, refit_time_, multimetric_
                     for opt, grid in zip(self.optimizers_, grids)]
         round_of = {k: (r, pos) for r, ks in enumerate(rounds) for pos, k in enumerate(ks)}
         proposed, contexts, told = [], {}, set()
-        prefix, emitted_rounds, stop, results = 0, 0, False, None
+        prefix, emitted_rounds, n_emitted, stop, results = 0, 0, 0, False, None
         try:
             while emitted_rounds < len(rounds) and not stop:
+                spent = self._budget_spent(evaluations)  # then nothing new starts
                 # Deterministic: propose as soon as allowed (the optimiser works while
                 # the workers do; what it knows is fixed by the window, not by when).
                 # Asynchronous: only when a worker needs work (so it knows the most).
-                while len(proposed) < n_total and (not self.asynchronous
-                                                   or evaluations.wants_work()):
+                while not spent and len(proposed) < n_total and (
+                        not self.asynchronous or evaluations.wants_work()):
                     k = len(proposed)
                     s = owner[k]
                     if not (self.asynchronous or k - self.n_points <= prefix
@@ -492,7 +503,7 @@ scorer_, n_splits_, refit_time_, multimetric_
                     evaluations.start(k, known if known is not None else point, priority=k,
                                       n_candidates=n_total, callback_ctxs=split_ctxs,
                                       splits=splits)
-                if race is not None:  # idle workers run folds ahead of decisions
+                if race is not None and not spent:  # idle workers run folds ahead
                     race.run_ahead(evaluations)
                 evaluations.wait()
                 while True:
@@ -509,22 +520,30 @@ scorer_, n_splits_, refit_time_, multimetric_
                     results = self._format_known(evaluate_candidates, candidates, cv)
                     ctx = contexts.pop(emitted_rounds, None)
                     emitted_rounds += 1
+                    n_emitted = ks[-1] + 1
                     sklearn_stop = ctx is not None and bool(ctx.call_on_fit_task_end(estimator=self))
-                    new = [float(v) for v in results[self._optimised_metric(results)][-len(ks):]]
-                    # a candidate raced out has no mean over all folds: no score to compare
-                    new = [math.nan if raced_out(evaluations.outcomes(k)) else v
-                           for k, v in zip(ks, new)]
-                    stop = self._after_round(new, results, start, stoppers) or sklearn_stop
-                    if self.verbose > 0:
-                        self._log_round([proposed[k] for k in ks], new, self._best_scores[-1],
-                                        len(rounds))
+                    stop = self._round_done(ks, results, evaluations, proposed, start, stoppers,
+                                            len(rounds), sklearn_stop)
+                if (not stop and emitted_rounds < len(rounds)
+                        and self._budget_spent(evaluations) and not evaluations.busy()):
+                    # The time budget is spent and the fits running then have ended:
+                    # the round's candidates whose folds are all done are kept (not
+                    # recorded in a checkpoint: a resumed search evaluates it whole).
+                    ks = [k for k in rounds[emitted_rounds] if k < prefix]
+                    if ks:
+                        candidates = [KnownResults(proposed[k], evaluations.outcomes(k))
+                                      for k in ks]
+                        results = self._format_known(self._unrecorded_evaluate, candidates, cv)
+                        n_emitted = ks[-1] + 1
+                        self._round_done(ks, results, evaluations, proposed, start, stoppers,
+                                         len(rounds))
+                    stop = True
         finally:
             self.n_local_fits_ = evaluations.n_local_fits
             self.n_lost_fits_ = evaluations.n_lost
             self.n_discarded_fits_ = evaluations.n_discarded
             evaluations.close()
         # In the end the optimisers know every result in cv_results_ (optimizer_results_).
-        n_emitted = rounds[emitted_rounds - 1][-1] + 1 if emitted_rounds else 0
         tick = time.perf_counter()
         self._tell(range(n_emitted), owner, proposed, evaluations, told)
         self.optimizer_time_ += time.perf_counter() - tick
@@ -536,6 +555,17 @@ scorer_, n_splits_, refit_time_, multimetric_
             self.pareto_front_ = np.flatnonzero(results["pareto_optimal"])
         elif results is not None:
             self._add_posterior(results, owner, proposed[:n_emitted])
+
+    def _round_done(self, ks, results, evaluations, proposed, start, stoppers, n_rounds,
+                    sklearn_stop=False):
+        """Candidates ``ks`` are in ``results``: callbacks and the log; True to stop."""
+        new = [float(v) for v in results[self._optimised_metric(results)][-len(ks):]]
+        # a candidate raced out has no mean over all folds: no score to compare
+        new = [math.nan if raced_out(evaluations.outcomes(k)) else v for k, v in zip(ks, new)]
+        stop = self._after_round(new, results, start, stoppers, sklearn_stop)
+        if self.verbose > 0:
+            self._log_round([proposed[k] for k in ks], new, self._best_scores[-1], n_rounds)
+        return stop
 
     def _add_posterior(self, results, owner, candidates):
         """What the optimisers' models believe of each candidate's score:

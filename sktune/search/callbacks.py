@@ -1,10 +1,18 @@
-"""Stopping rules for sequential searches such as :class:`~sktune.BayesSearchCV`.
+"""Stopping rules (budgets) for sktune's searches: ``BayesSearchCV`` and ``HyperbandSearchCV``.
 
 A callback is any callable ``callback(state) -> bool`` called after every
-round; returning True stops the search (the candidates evaluated so far are
-kept, and ``refit`` proceeds as usual). ``state`` is a :class:`SearchState`.
-The stoppers below hold no state of their own, so they can be passed to the
-search's constructor, cloned and reused.
+round (a ``BayesSearchCV`` round, a ``HyperbandSearchCV`` rung); returning
+True stops the search (the candidates evaluated so far are kept, and
+``refit`` proceeds as usual) and the search's ``stopped_by_`` names the
+callback. ``state`` is a :class:`SearchState`. The stoppers below hold no
+state of their own, so they can be passed to the search's constructor,
+cloned and reused.
+
+:class:`TimeBudgetStopper` is also read by the searches themselves: no fit
+starts once its time is spent (rather than at the end of the round), so a
+search ends within one fit's duration of its budget. A
+``HyperbandSearchCV`` given any stopper keeps starting Hyperband iterations
+until one stops it.
 """
 
 import math
@@ -12,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SearchState", "NoImprovementStopper", "TimeBudgetStopper", "TargetScoreStopper"]
+__all__ = ["SearchState", "NoImprovementStopper", "TimeBudgetStopper", "TargetScoreStopper",
+           "parse_duration"]
 
 
 @dataclass
@@ -100,18 +109,36 @@ class NoImprovementStopper:
 
 @dataclass
 class TimeBudgetStopper:
-    """Stop once ``seconds`` have passed since the search started (checked after each round).
+    """Stop once ``seconds`` have passed since the search started.
+
+    The searches of sktune watch the budget between fits: once it is spent
+    no new fit starts, the fits running then finish, and every candidate
+    whose folds are all done is kept (one whose folds are not is left out).
+    So the search ends within one fit's duration of the budget (plus the
+    refit). A callable also stops any search that calls it after a round.
 
     Parameters
     ----------
     seconds : float
-        Time budget in seconds; the round running when it expires finishes.
+        Time budget in seconds, counted from the start of the search's
+        ``fit`` (its workers' start included, the refit not); a string such
+        as ``"90s"``, ``"10m"`` or ``"1h"`` is read by :func:`parse_duration`.
+
+    Examples
+    --------
+    >>> from sktune.search.callbacks import TimeBudgetStopper
+    >>> TimeBudgetStopper("10m").budget()
+    600.0
     """
 
     seconds: float
 
+    def budget(self):
+        """The budget in seconds."""
+        return parse_duration(self.seconds)
+
     def __call__(self, state):
-        return state.elapsed >= self.seconds
+        return state.elapsed >= self.budget()
 
 
 @dataclass
@@ -128,3 +155,52 @@ class TargetScoreStopper:
 
     def __call__(self, state):
         return math.isfinite(state.best_score) and state.best_score >= self.score
+
+
+_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(value):
+    """Seconds in a duration: a number (seconds) or a string such as ``"90"``,
+    ``"90s"``, ``"1.5m"``, ``"10min"`` or ``"1h"``.
+
+    Raises ValueError, saying what is accepted, for anything else (negative,
+    zero, not finite, or an unknown unit).
+
+    Examples
+    --------
+    >>> from sktune.search.callbacks import parse_duration
+    >>> parse_duration(90), parse_duration("1.5m"), parse_duration("1h")
+    (90.0, 90.0, 3600.0)
+    """
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text is not None:
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz").strip()
+        unit = text[len(number):].strip()
+        try:
+            seconds = float(number) * _UNITS[unit]
+        except (ValueError, KeyError):
+            seconds = None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a time budget must be a positive number of seconds or a string "
+                         f"such as '90', '90s', '10m' or '1h'; got {value!r}.")
+    return seconds
+
+
+def time_budget(callbacks):
+    """The :class:`TimeBudgetStopper` among ``callbacks`` with the smallest
+    budget (None if there is none); a budget that is not valid raises here."""
+    stoppers = [cb for cb in callbacks if isinstance(cb, TimeBudgetStopper)]
+    return min(stoppers, key=lambda cb: cb.budget()) if stoppers else None
+
+
+def describe(callback):
+    """A short text naming a stopping callback (``stopped_by_``)."""
+    if hasattr(callback, "__dataclass_fields__"):
+        return repr(callback)
+    name = getattr(callback, "__qualname__", None) or getattr(callback, "__name__", None)
+    return name or type(callback).__name__

@@ -19,6 +19,7 @@ from ._hyperband.proposer import FidelityProposer
 from ._hyperband.rungs import RungPlan
 from ._fits.rounds import RoundBasedSearchCV
 from ._fits.task_hook import MODEL_KEY, Continuation, KnownResults, Spilled, install
+from .callbacks import NoImprovementStopper, TargetScoreStopper, TimeBudgetStopper
 from .space import Space, parse_search_spaces
 
 __all__ = ["HyperbandSearchCV"]
@@ -53,6 +54,12 @@ class HyperbandSearchCV(RoundBasedSearchCV):
     the best final score, so ``refit`` trains the best candidate with the
     epochs it was scored at.
 
+    With a budget (a stopper of :mod:`sktune.search.callbacks` in
+    ``callbacks``, such as ``TimeBudgetStopper(3600)``), the search runs
+    Hyperband iterations one after the other, each proposed from everything
+    seen before (BOHB-style), until the budget stops it; ``stopped_by_``
+    says which. ``hyperband_iterations`` caps (or fixes) their number.
+
     Parameters
     ----------
     estimator : estimator object
@@ -73,6 +80,14 @@ class HyperbandSearchCV(RoundBasedSearchCV):
     n_brackets : int, default=None
         Run only the first (most aggressive) brackets; None runs all
         ``floor(log(max_epochs / min_epochs) / log(factor)) + 1``.
+    hyperband_iterations : int or None, default=None
+        Times the whole set of brackets runs (Keras Tuner's name), each
+        iteration proposed from all results before it; a callback may stop
+        the search sooner. None: one iteration, unless ``callbacks`` holds
+        one of sktune's stoppers (``TimeBudgetStopper``,
+        ``NoImprovementStopper``, ``TargetScoreStopper``): then iterations
+        go on until a stopper stops the search (a ``TargetScoreStopper``
+        alone runs until the target is reached: add a time budget).
     proposals : {'bayes', 'random'}, default='bayes'
         'bayes': BOHB-style model-based candidates (a third stay
         quasi-random); 'random': scrambled Sobol points.
@@ -112,6 +127,10 @@ class HyperbandSearchCV(RoundBasedSearchCV):
     callbacks : callable or list of callables, default=None
         Called after each rung with a
         :class:`~sktune.search.callbacks.SearchState`; True stops the search.
+        A ``TimeBudgetStopper`` is watched between fits: once its time is
+        spent no fit starts, the running ones finish, and the candidates
+        whose folds are all done are kept (the rungs they were evaluated at,
+        complete or not).
     checkpoint : str, path-like or None, default=None
         SQLite file recording every finished rung; a new ``fit`` with the same
         checkpoint replays them and continues. Models are not stored: the
@@ -135,9 +154,17 @@ class HyperbandSearchCV(RoundBasedSearchCV):
 scorer_, n_splits_, refit_time_, multimetric_
         As in ``GridSearchCV``.
     brackets_ : list of list of Rung
-        The planned rungs of each bracket.
+        The planned rungs of each bracket started (``cv_results_['bracket']``
+        indexes it; brackets are numbered over the iterations).
+    n_iterations_ : int
+        Hyperband iterations started (``cv_results_['hyperband_iteration']``).
     n_rounds_ : int
         Rungs evaluated.
+    stopped_by_ : str or None
+        The callback or budget that stopped the search (its repr, e.g.
+        ``'TimeBudgetStopper(seconds=3600)'``); None when it ran its course.
+    search_time_ : float
+        Seconds the search took (the refit not included).
     epochs_trained_ : int
         Epochs trained by all cross-validation fits of this ``fit`` (a
         continued model counts its added epochs only; refit not counted).
@@ -169,17 +196,18 @@ scorer_, n_splits_, refit_time_, multimetric_
         "min_epochs": [Interval(Integral, 1, None, closed="left")],
         "factor": [Interval(Real, 1, None, closed="neither")],
         "n_brackets": [None, Interval(Integral, 1, None, closed="left")],
+        "hyperband_iterations": [None, Interval(Integral, 1, None, closed="left")],
         "proposals": [StrOptions({"bayes", "random"})],
         "resource": [str],
         "model_dir": [None, str, os.PathLike],
     }
 
     def __init__(self, estimator, search_spaces, *, max_epochs=None, min_epochs=1, factor=3,
-                 n_brackets=None, proposals="bayes", resource="epochs", scoring=None,
-                 n_jobs=None, refit=True, cv=None, verbose=0, pre_dispatch="2*n_jobs",
-                 random_state=None, error_score=np.nan, return_train_score=False,
-                 optimizer_kwargs=None, model_dir=None, callbacks=None, checkpoint=None,
-                 checkpoint_every=300.0):
+                 n_brackets=None, hyperband_iterations=None, proposals="bayes",
+                 resource="epochs", scoring=None, n_jobs=None, refit=True, cv=None, verbose=0,
+                 pre_dispatch="2*n_jobs", random_state=None, error_score=np.nan,
+                 return_train_score=False, optimizer_kwargs=None, model_dir=None,
+                 callbacks=None, checkpoint=None, checkpoint_every=300.0):
         super().__init__(estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit,
                          cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
                          error_score=error_score, return_train_score=return_train_score)
@@ -188,6 +216,7 @@ scorer_, n_splits_, refit_time_, multimetric_
         self.min_epochs = min_epochs
         self.factor = factor
         self.n_brackets = n_brackets
+        self.hyperband_iterations = hyperband_iterations
         self.proposals = proposals
         self.resource = resource
         self.random_state = random_state
@@ -233,14 +262,23 @@ scorer_, n_splits_, refit_time_, multimetric_
         return space, resource, brackets
 
     # -- the search ----------------------------------------------------------------
+    def _n_iterations(self, stoppers):
+        """Hyperband iterations to run (None: until a stopper stops the search)."""
+        if self.hyperband_iterations is not None:
+            return int(self.hyperband_iterations)
+        budgets = (TimeBudgetStopper, NoImprovementStopper, TargetScoreStopper)
+        return None if any(isinstance(cb, budgets) for cb in stoppers) else 1
+
     def _run_search(self, evaluate_candidates, callback_ctx=None):
-        space, resource, self.brackets_ = self._plan()
+        space, resource, iteration = self._plan()
         install()
         stoppers = self._callback_list()
         seed, = self._seeds([check_random_state(self.random_state).randint(2**31)])
         proposer = FidelityProposer(space, self.proposals, seed, self.optimizer_kwargs)
         evaluate_candidates, cv = self._rounds(evaluate_candidates)
-        n_rungs = sum(len(rungs) for rungs in self.brackets_)
+        n_iterations = self._n_iterations(stoppers)
+        n_rungs = (None if n_iterations is None
+                   else n_iterations * sum(len(rungs) for rungs in iteration))
         model_dir = self.model_dir or tempfile.mkdtemp(prefix="sktune-hyperband-")
         search_ctx = None
         if callback_ctx is not None:  # one task per (rung, candidate): not known ahead
@@ -250,9 +288,10 @@ scorer_, n_splits_, refit_time_, multimetric_
         self._start_rounds()
         self.optimizer_time_ = 0.0
         self.epochs_trained_ = 0
-        evaluations = self._open_evaluations(
-            cv, n_candidates=sum(r.n_candidates for rungs in self.brackets_ for r in rungs))
-        plan = RungPlan(self.brackets_, evaluations.n_splits)
+        per_iteration = sum(r.n_candidates for rungs in iteration for r in rungs)
+        evaluations = self._open_evaluations(  # (candidate, rung) evaluations, if known
+            cv, n_candidates=None if n_iterations is None else n_iterations * per_iteration)
+        plan = RungPlan(iteration, evaluations.n_splits, n_iterations)
         session = getattr(self, "_checkpoint_session", None)
         results, stop = None, False
 
@@ -277,14 +316,15 @@ scorer_, n_splits_, refit_time_, multimetric_
 
         try:
             while not plan.all_emitted() and not stop:
-                while evaluations.wants_work() and plan.next_bracket_ready():
+                spent = self._budget_spent(evaluations)  # then nothing new starts
+                while not spent and evaluations.wants_work() and plan.next_bracket_ready():
                     b = plan.next_bracket
                     tick = time.perf_counter()
                     for rung in plan.rungs_to_tell(b):
                         proposer.tell([plan.points[c] for c in rung.members], rung.epochs,
                                       [rung.scores[c] for c in rung.members],
                                       [rung.noise.get(c, math.nan) for c in rung.members])
-                    points = proposer.ask(self.brackets_[b][0].n_candidates)
+                    points = proposer.ask(plan.planned(b)[0].n_candidates)
                     self.optimizer_time_ += time.perf_counter() - tick
                     for cid in plan.open_bracket(b, points):
                         start_candidate(plan.rung(b, 0), cid)
@@ -299,20 +339,27 @@ scorer_, n_splits_, refit_time_, multimetric_
                         _discard(rung.models.pop(cid))
                         continue
                     for promoted in plan.promotions(rung):
-                        start_candidate(plan.rung(b, i + 1), promoted)
+                        if not evaluations.expired:  # (its fits would not start)
+                            start_candidate(plan.rung(b, i + 1), promoted)
                     if rung.complete():
                         for dropped in plan.close_next(rung):
                             _discard(rung.models.pop(dropped, None) or ())
                 # Whole rungs enter cv_results_ and reach the callbacks, in order.
                 for rung in plan.emittable():
                     results = self._emit_rung(evaluate_candidates, cv, plan, rung, resource)
-                    stop = self._after_round([rung.scores[c] for c in rung.members], results,
-                                             start, stoppers) or rung.sklearn_stop
-                    if self.verbose > 0:
-                        self._log_rung(rung.b, rung.i, len(rung.members), rung.epochs,
-                                       [rung.scores[c] for c in rung.members], n_rungs)
+                    stop = self._rung_done(rung, rung.members, results, start, stoppers,
+                                           n_rungs, rung.sklearn_stop)
                     if stop:
                         break
+                if not stop and self._budget_spent(evaluations) and not evaluations.busy():
+                    # The time budget is spent and the fits running then have ended:
+                    # the candidates done at rungs not complete are kept too (rows of
+                    # their rungs; not recorded in a checkpoint).
+                    for rung, done in plan.leftovers():
+                        results = self._emit_rung(self._unrecorded_evaluate, cv, plan, rung,
+                                                  resource, done)
+                        self._rung_done(rung, done, results, start, stoppers, n_rungs)
+                    stop = True
         finally:
             self.n_local_fits_ = evaluations.n_local_fits
             self.n_lost_fits_ = evaluations.n_lost
@@ -322,17 +369,22 @@ scorer_, n_splits_, refit_time_, multimetric_
                     _discard(models or ())
             if self.model_dir is None:
                 shutil.rmtree(model_dir, ignore_errors=True)
+            self.brackets_ = plan.brackets
+            self.n_iterations_ = (plan.iteration_of(plan.next_bracket - 1) + 1
+                                  if plan.next_bracket else 0)
         if search_ctx is not None:
             search_ctx.call_on_fit_task_end(estimator=self)
         self._finish(results)
 
-    def _emit_rung(self, evaluate_candidates, cv, plan, rung, resource):
-        """Add a complete rung's rows to ``cv_results_`` (one round)."""
-        members = rung.members
+    def _emit_rung(self, evaluate_candidates, cv, plan, rung, resource, members=None):
+        """Add a complete rung's rows to ``cv_results_`` (one round); ``members``:
+        only these candidates (a rung the time budget cut short)."""
+        members = rung.members if members is None else members
         candidates = [KnownResults({**plan.points[c], resource: rung.epochs},
                                    rung.outcomes[c]) for c in members]
         more = {"bracket": [rung.b] * len(members), "iter": [rung.i] * len(members),
-                "n_resources": [rung.epochs] * len(members), "candidate": list(members)}
+                "n_resources": [rung.epochs] * len(members), "candidate": list(members),
+                "hyperband_iteration": [plan.iteration_of(rung.b)] * len(members)}
         results = self._format_known(evaluate_candidates, candidates, cv, more_results=more)
         for c in members:
             if c in rung.replayed:
@@ -346,12 +398,18 @@ scorer_, n_splits_, refit_time_, multimetric_
                 rung.sklearn_stop = True
         return results
 
-    def _log_rung(self, bracket, rung, n, epochs, scores, n_rungs):
-        finite = [s for s in scores if math.isfinite(s)]
-        shown = f"best {max(finite):.4f}" if finite else "all failed"
-        print(f"[HyperbandSearchCV] rung {self.n_rounds_}/{n_rungs} (bracket "
-              f"{bracket + 1}/{len(self.brackets_)}, rung {rung + 1}): {n} candidate(s) x "
-              f"{epochs} epochs, {shown}; best so far {self._best_scores[-1]:.4f}", flush=True)
+    def _rung_done(self, rung, members, results, start, stoppers, n_rungs, sklearn_stop=False):
+        """The rung's ``members`` are in ``results``: callbacks and the log; True to stop."""
+        scores = [rung.scores[c] for c in members]
+        stop = self._after_round(scores, results, start, stoppers, sklearn_stop)
+        if self.verbose > 0:
+            finite = [s for s in scores if math.isfinite(s)]
+            shown = f"best {max(finite):.4f}" if finite else "all failed"
+            of = "" if n_rungs is None else f"/{n_rungs}"
+            print(f"[HyperbandSearchCV] rung {self.n_rounds_}{of} (bracket {rung.b + 1}, "
+                  f"rung {rung.i + 1}): {len(members)} candidate(s) x {rung.epochs} epochs, "
+                  f"{shown}; best so far {self._best_scores[-1]:.4f}", flush=True)
+        return stop
 
     @staticmethod
     def _select_best_index(refit, refit_metric, results):

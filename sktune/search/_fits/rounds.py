@@ -9,7 +9,9 @@ A round-based search calls sklearn's ``evaluate_candidates`` many times from
   failed" after one bad round (:mod:`.failures`);
 - an optional checkpoint that records every round (:mod:`.checkpoint`);
 - sklearn's non-finite-score warning once at the end instead of every round;
-- stopping callbacks after each round (:mod:`.callbacks`).
+- stopping callbacks after each round, and a time budget watched between
+  fits (:mod:`..callbacks`): ``stopped_by_`` says what stopped the search,
+  ``search_time_`` how long it took.
 """
 
 import math
@@ -34,7 +36,7 @@ from .failures import collect_fit_failures, raise_if_all_failed
 from .pool import open_pool
 from .scheduler import Evaluations
 from .task_hook import KnownResults
-from ..callbacks import SearchState
+from ..callbacks import SearchState, TimeBudgetStopper, describe, time_budget
 
 
 class _FrozenSplits:
@@ -142,7 +144,9 @@ class RoundBasedSearchCV(BaseSearchCV):
             self.n_jobs = n_jobs
             del self._fit_callbacks, self._searching, self._fit_args
             self.__dict__.pop("_checkpoint_session", None)
-            self.__dict__.pop("_pool_n_jobs", None)
+            for name in ("_pool_n_jobs", "_budget_stopper", "_unrecorded_evaluate",
+                         "_search_start"):
+                self.__dict__.pop(name, None)
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # may be self.__dict__ itself
@@ -154,7 +158,8 @@ class RoundBasedSearchCV(BaseSearchCV):
             # which the task carries already (a pretrained module in it would
             # otherwise travel with every task).
             state.update(callbacks=None, _fit_callbacks=None, estimator=None)
-            for name in ("_checkpoint_session", "_fit_args", *self._not_sent_to_workers):
+            for name in ("_checkpoint_session", "_fit_args", "_unrecorded_evaluate",
+                         "_budget_stopper", *self._not_sent_to_workers):
                 state.pop(name, None)
         return state
 
@@ -166,6 +171,9 @@ class RoundBasedSearchCV(BaseSearchCV):
     def _rounds(self, evaluate_candidates):
         """``(evaluate_candidates, cv)`` for the rounds: checkpointed, frozen folds."""
         session = getattr(self, "_checkpoint_session", None)
+        # the last, incomplete round of a search stopped by its time budget is
+        # not recorded in the checkpoint (a resumed search evaluates it whole)
+        self._unrecorded_evaluate = evaluate_candidates
         if session is not None:  # finished rounds are replayed from the checkpoint
             evaluate_candidates = session.wrap(evaluate_candidates)
         cv = _FrozenSplits(self._checked_cv_orig,
@@ -195,10 +203,24 @@ class RoundBasedSearchCV(BaseSearchCV):
         if session is not None and self.checkpoint_every is not None:
             # running fits save their training state beside the checkpoint
             kwargs["fit_states"] = session.fit_states(self.checkpoint_every)
+        budget = time_budget(self._callback_list())  # checked before the workers start
+        self._budget_stopper = budget
         pool = open_pool(getattr(self, "_pool_n_jobs", self.n_jobs))
         expected = None if n_candidates is None else n_candidates * len(splits)
-        return Evaluations(pool, (clone(self.estimator), X, y, kwargs), splits,
-                           expected_tasks=expected)
+        evaluations = Evaluations(pool, (clone(self.estimator), X, y, kwargs), splits,
+                                  expected_tasks=expected)
+        if budget is not None:
+            evaluations.deadline = self._search_start + budget.budget()
+        return evaluations
+
+    def _budget_spent(self, evaluations):
+        """True once the time budget is spent (no fit starts any more); the search
+        then records the candidates complete when the running fits end and stops."""
+        if not evaluations.expired:
+            return False
+        if self.stopped_by_ is None:
+            self.stopped_by_ = describe(self._budget_stopper)
+        return True
 
     def _format_known(self, evaluate_candidates, candidates, cv, **kwargs):
         """``cv_results_`` after adding ``candidates`` (:class:`KnownResults`):
@@ -239,9 +261,12 @@ class RoundBasedSearchCV(BaseSearchCV):
         return callbacks
 
     def _start_rounds(self):
-        """Reset the per-search bookkeeping of :meth:`_after_round`."""
+        """Reset the per-search bookkeeping of :meth:`_after_round`; the search's
+        time (and its time budget) starts now."""
         self._round_scores, self._best_scores = [], []
         self.n_rounds_ = 0
+        self.stopped_by_ = None
+        self._search_start = time.perf_counter()
 
     def _round_context(self, search_ctx, task_name, candidate_ids):
         """The scikit-learn callback context of one round, begun.
@@ -257,8 +282,9 @@ class RoundBasedSearchCV(BaseSearchCV):
             sequential_subtasks=False,
         ).call_on_fit_task_begin(estimator=self)
 
-    def _after_round(self, new_scores, results, start, stoppers):
-        """Record a round's scores; True when a stopping callback asks to stop."""
+    def _after_round(self, new_scores, results, start, stoppers, sklearn_stop=False):
+        """Record a round's scores; True when a stopping callback asks to stop
+        (``stopped_by_`` names it; ``sklearn_stop``: a scikit-learn callback did)."""
         self.n_rounds_ += 1
         self._round_scores += new_scores
         finite = [s for s in self._round_scores if math.isfinite(s)]
@@ -267,12 +293,22 @@ class RoundBasedSearchCV(BaseSearchCV):
                             best_score=self._best_scores[-1],
                             best_scores=list(self._best_scores),
                             elapsed=time.perf_counter() - start, cv_results=results)
-        return any(bool(cb(state)) for cb in stoppers)
+        watched = getattr(self, "_budget_stopper", None) is not None
+        for cb in stoppers:
+            if watched and isinstance(cb, TimeBudgetStopper):
+                continue  # the search watches the time itself, between fits
+            if cb(state):
+                self.stopped_by_ = self.stopped_by_ or describe(cb)
+                return True
+        if sklearn_stop:
+            self.stopped_by_ = self.stopped_by_ or "a scikit-learn callback"
+        return bool(sklearn_stop)
 
     def _finish(self, results):
         """After the last round: raise if nothing succeeded, else warn once about
         non-finite scores (sklearn would have warned every round)."""
         del self._round_scores, self._best_scores
+        self.search_time_ = time.perf_counter() - self._search_start
         raise_if_all_failed()  # before sklearn refits a failing estimator
         for key in (k for k in results if k.startswith(("mean_test_", "mean_train_"))):
             means = np.asarray(results[key], dtype=float)

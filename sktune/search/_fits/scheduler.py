@@ -29,11 +29,15 @@ What the scheduler does on its own:
   fit (``error_score``, with the reason), never a failed search. A broken
   loky executor does not say which of its tasks killed it: when several were
   lost at once, each runs again alone, and only a death alone counts.
+- **Deadline** (a time budget): once :attr:`Evaluations.deadline` has passed,
+  no fit starts; what is queued or started later is dropped, the fits
+  running finish, and :meth:`Evaluations.wait` returns when none is left.
 """
 
 import concurrent.futures as cf
 import heapq
 import itertools
+import time
 import warnings
 from contextlib import nullcontext
 
@@ -155,6 +159,9 @@ class Evaluations:
         self._pool_waits = bool(pool.local_lane) and expected_tasks is not None
         self._pool_answered = False  # a result has come back from the pool
         self._n_done = 0
+        #: ``time.perf_counter()`` after which no fit starts (None: no deadline).
+        self.deadline = None
+        self._expired = False
 
     # -- what the search calls ------------------------------------------------------
     def start(self, key, parameters, priority, n_candidates=1, callback_ctxs=None, splits=None):
@@ -245,6 +252,16 @@ class Evaluations:
         running = len(self._running) + (self._local_future is not None)
         return running + len(self._queue) < self._capacity + self.n_workers
 
+    @property
+    def expired(self):
+        """Whether the deadline has passed (once True, stays True): nothing queued
+        is started any more, nothing new is queued."""
+        if not self._expired and self.deadline is not None \
+                and time.perf_counter() >= self.deadline:
+            self._expired = True
+            self._queue.clear()
+        return self._expired
+
     def busy(self):
         """Tasks queued or running."""
         return len(self._queue) + len(self._running) + (self._local_future is not None)
@@ -279,9 +296,13 @@ class Evaluations:
 
     # -- the machinery ---------------------------------------------------------------
     def _push(self, task):
+        if self.expired:  # the budget is spent: it never runs
+            return
         heapq.heappush(self._queue, (task.priority, next(self._order), task))
 
     def _fill(self):
+        if self.expired:
+            return
         while self._queue and len(self._running) < self._capacity and not self._pool_waits:
             if any(t.suspect for t in self._running.values()):
                 break  # a suspect runs alone

@@ -18,6 +18,10 @@ the earlier brackets except the last rung of bracket ``b - 1``, so it can
 start while that rung's few candidates train (the barrier that idled most
 workers). Every set a decision depends on is fixed, so ``cv_results_`` does
 not depend on ``n_jobs`` or timing.
+
+A search of several Hyperband iterations runs the same brackets again, one
+iteration after the other; brackets are numbered across iterations, so a
+later iteration's brackets learn from every earlier one by the same rule.
 """
 
 import math
@@ -62,13 +66,16 @@ class RungPlan:
     Parameters
     ----------
     brackets : list of list of :class:`~.brackets.Rung`
-        The planned rungs of each bracket.
+        The planned rungs of each bracket of one Hyperband iteration.
     n_splits : int
         Folds (models per candidate).
+    n_iterations : int or None, default=1
+        Hyperband iterations; None: no end (the search stops it).
     """
 
-    def __init__(self, brackets, n_splits):
-        self.brackets = brackets
+    def __init__(self, brackets, n_splits, n_iterations=1):
+        self.iteration = brackets
+        self.n_iterations = n_iterations
         self.n_splits = n_splits
         self.points = {}  # candidate id -> parameters (without the epochs)
         self.next_bracket = 0
@@ -76,14 +83,32 @@ class RungPlan:
         self._next_id = 0
         self._emit = (0, 0)
 
+    # -- the plan ----------------------------------------------------------------------
+    def planned(self, b):
+        """The planned rungs of bracket ``b`` (counted over iterations); None past
+        the last iteration."""
+        if self.n_iterations is not None and b >= len(self.iteration) * self.n_iterations:
+            return None
+        return self.iteration[b % len(self.iteration)]
+
+    def iteration_of(self, b):
+        """The Hyperband iteration bracket ``b`` belongs to."""
+        return b // len(self.iteration)
+
+    @property
+    def brackets(self):
+        """The planned rungs of every bracket started."""
+        return [self.planned(b) for b in range(self.next_bracket)]
+
     # -- rungs -------------------------------------------------------------------------
     def rung(self, b, i):
         """The rung, created on first use; None past the bracket's last rung."""
-        if i >= len(self.brackets[b]):
+        planned = self.planned(b)
+        if i >= len(planned):
             return None
         if (b, i) not in self._rungs:
-            planned = self.brackets[b][i]
-            previous = self.brackets[b][i - 1].epochs if i else 0
+            previous = planned[i - 1].epochs if i else 0
+            planned = planned[i]
             self._rungs[(b, i)] = Rung(b, i, planned.n_candidates, planned.epochs, previous)
         return self._rungs[(b, i)]
 
@@ -92,7 +117,7 @@ class RungPlan:
 
     def _bracket_rungs(self, b):
         """The bracket's rungs up to the first empty one (where it ended)."""
-        for i in range(len(self.brackets[b])):
+        for i in range(len(self.planned(b))):
             rung = self.rung(b, i)
             yield rung
             if rung.closed and not rung.members:
@@ -106,14 +131,14 @@ class RungPlan:
         """The rungs bracket ``b``'s proposals learn from, in order."""
         for earlier in range(b):
             rungs = list(self._bracket_rungs(earlier))
-            if earlier == b - 1 and len(rungs) == len(self.brackets[earlier]):
+            if earlier == b - 1 and len(rungs) == len(self.planned(earlier)):
                 rungs = rungs[:-1]  # all but the last rung of the bracket before
             yield from rungs
 
     def next_bracket_ready(self):
         """Whether the next bracket may be proposed now."""
         b = self.next_bracket
-        if b >= len(self.brackets):
+        if self.planned(b) is None:
             return False
         return all(r.complete() for r in self._needed(b))
 
@@ -172,7 +197,7 @@ class RungPlan:
     def emittable(self):
         """Complete rungs to report, in bracket and rung order (lazily: a caller that
         stops early leaves the rest unreported)."""
-        while self._emit[0] < len(self.brackets):
+        while self.planned(self._emit[0]) is not None:
             b, i = self._emit
             if b >= self.next_bracket:
                 return
@@ -187,7 +212,19 @@ class RungPlan:
             yield rung
 
     def all_emitted(self):
-        return self._emit[0] >= len(self.brackets)
+        return self.planned(self._emit[0]) is None
+
+    def leftovers(self):
+        """After the last complete rung reported, in bracket and rung order: each
+        started rung with finished candidates, as ``(rung, their ids)`` (a
+        search stopped by its time budget keeps them)."""
+        for b in range(self._emit[0], self.next_bracket):
+            for i in range(self._emit[1] if b == self._emit[0] else 0, len(self.planned(b))):
+                rung = self._rungs.get((b, i))
+                done = [] if rung is None else [c for c in rung.started if c in rung.scores]
+                if done:
+                    order = rung.members if rung.closed else sorted(done)
+                    yield rung, [c for c in order if c in rung.scores]
 
     def round_index(self, rung):
         """The rung's number among the reported rungs (its checkpoint round)."""
