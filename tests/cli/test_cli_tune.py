@@ -229,6 +229,8 @@ def test_ctrl_c_exits_130_with_a_resume_hint(folder, tmp_path, capsys, monkeypat
     (["--data", "iris", "--search", "grid", "--checkpoint", "c.db"], "--checkpoint works with "
                                                                       "--search bayes or "
                                                                       "hyperband"),
+    (["--data", "iris", "--search", "grid", "--time-budget", "1m"],
+     "--time-budget works with --search bayes, random or hyperband"),
     (["--data", "iris", "--report", "r.pdf"], "report 'r.pdf' must end in .html"),
     (["--data", "iris", "--save", "{d}"], "it is a directory"),
     (["--data", "iris", "--space", "{d}/none.yaml"], "space file '{d}/none.yaml' does not exist"),
@@ -291,7 +293,8 @@ def test_failing_fits_are_one_line(folder, tmp_path, capsys):
 
 @pytest.mark.parametrize("args", [
     ["--cv", "1"], ["--n-iter", "0"], ["--test-size", "1.5"], ["--n-jobs", "0"],
-    ["--quiet", "--verbose"], [],
+    ["--quiet", "--verbose"], [], ["--time-budget", "10x"], ["--time-budget", "-5"],
+    ["--time-budget", "0"],
 ])
 def test_usage_errors_exit_2(capsys, args):
     with pytest.raises(SystemExit) as info:
@@ -355,6 +358,79 @@ def test_hyperband_tunes_and_saves(folder, tmp_path, capsys):
     assert summary["search"] == "hyperband" and summary["n_candidates"] >= 1
     assert "lr" in summary["best_params"]
     assert load(model).best_estimator_.named_steps["net"].n_iter_ <= 3
+
+
+# -- time budgets -------------------------------------------------------------------------
+@pytest.mark.parametrize("text, seconds", [("90", 90.0), ("90s", 90.0), ("10m", 600.0),
+                                           ("1h", 3600.0), ("1.5min", 90.0)])
+def test_time_budget_parsing(text, seconds, monkeypatch):
+    from sktune.cli import _build
+
+    made = {}
+
+    def record(args, pipe, spec, progress):
+        made["budget"] = args.time_budget
+        raise SystemExit(0)
+
+    monkeypatch.setattr(_build, "make_search", record)
+    monkeypatch.setattr("sktune.cli._tune.make_search", record)
+    with pytest.raises(SystemExit):
+        main(["tune", "--data", "iris", "--time-budget", text])
+    assert made["budget"] == seconds
+
+
+@pytest.mark.parametrize("search, cls", [("bayes", "BayesSearchCV"),
+                                         ("random", "BayesSearchCV"),
+                                         ("hyperband", "HyperbandSearchCV")])
+def test_time_budget_builds_a_search_that_stops_at_it(search, cls):
+    """Without --n-iter the budget ends the search; random becomes quasi-random
+    candidates on sktune's scheduler (sklearn's RandomizedSearchCV cannot stop)."""
+    from argparse import Namespace
+
+    from sktune.cli._build import BUDGETED_N_ITER, make_search
+    from sktune.search.callbacks import TimeBudgetStopper
+
+    class _Spec:
+        def bayes(self, prefix):
+            return {f"{prefix}lr": (1e-3, 1e-1, "log-uniform")}
+
+        def without(self, name):
+            return self, None
+
+        dimensions = {"lr": None}
+
+    pipe = Pipeline([("net", NeuralNetClassifier(epochs=9))])
+    args = Namespace(search=search, scoring=None, n_jobs=1, cv=3, n_iter=None,
+                     random_state=0, checkpoint=None, time_budget=30.0)
+    made, total = make_search(args, pipe, _Spec(), SearchProgress(None, mode="off"))
+    assert type(made).__name__ == cls and total is None
+    assert TimeBudgetStopper(30.0) in made.callbacks
+    if cls == "BayesSearchCV":
+        assert made.n_iter == BUDGETED_N_ITER
+        design = (made.optimizer_kwargs or {}).get("n_initial_points")
+        assert design == (BUDGETED_N_ITER if search == "random" else None)
+    else:
+        assert made.hyperband_iterations is None  # iterations until the budget is spent
+    if search == "random":
+        return  # without a budget: scikit-learn's RandomizedSearchCV, as before
+    args.time_budget = None
+    made, total = make_search(args, pipe, _Spec(), SearchProgress(None, mode="off"))
+    if cls == "HyperbandSearchCV":
+        assert made.hyperband_iterations == 1 and total > 0
+    elif search == "bayes":
+        assert made.n_iter == 50 and total == 150
+
+
+def test_time_budget_summary_says_what_was_used(folder, capsys):
+    assert _tune(folder, "--time-budget", "2", "--n-iter", "200", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["time_budget_s"] == 2.0
+    assert summary["stopped_by"] == "TimeBudgetStopper(seconds=2.0)"
+    assert 1 <= summary["n_candidates"] < 200
+    assert _tune(folder, "--time-budget", "2", "--n-iter", "200") == 0
+    out = capsys.readouterr().out
+    assert re.search(r"time budget 2\.00 s: \d+\.\d+ s used \(\d+ %\), stopped by the "
+                     r"budget", out), out
 
 
 # -- progress -----------------------------------------------------------------------------
