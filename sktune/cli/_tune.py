@@ -78,10 +78,13 @@ def _duration(text):
     from ..search.callbacks import parse_duration
 
     try:
-        return parse_duration(text)
+        seconds = parse_duration(text)
+        if seconds > 0:
+            return seconds
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a time such as 90 (seconds), 90s, 10m or 1h, got {text!r}") from None
+        pass
+    raise argparse.ArgumentTypeError(
+        f"expected a time such as 90 (seconds), 90s, 10m or 1h, got {text!r}")
 
 
 def _share(text):

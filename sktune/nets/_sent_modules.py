@@ -38,12 +38,15 @@ _TAG = "sktune-module"
 _SHM = "/dev/shm"
 
 
-def _pickler_module():
-    try:  # pickles classes defined in __main__ (a script's, a notebook's) by value
+def pickler_module():
+    """cloudpickle, which pickles classes defined in ``__main__`` (a script's, a
+    notebook's) by value, where plain pickle cannot; its output loads with
+    ``pickle.loads``."""
+    try:
         import cloudpickle
-        return cloudpickle
-    except ImportError:  # pragma: no cover - joblib depends on cloudpickle
-        return pickle
+    except ImportError:  # joblib vendors it
+        from joblib.externals import cloudpickle
+    return cloudpickle
 
 
 class ModuleFiles:
@@ -66,7 +69,7 @@ class ModuleFiles:
                                                     dir=_folder_for(_nbytes(module)))
                     _track(self._folder, "register")
                 path = os.path.join(self._folder, f"module-{len(self._paths)}.pt")
-                torch.save(module, path, pickle_module=_pickler_module())
+                torch.save(module, path, pickle_module=pickler_module())
                 if self._folder.startswith(_SHM + os.sep):
                     _map_onto(module, path)
                 self._paths[id(module)] = (module, path)
@@ -175,7 +178,7 @@ def unpack(data, refs=None):
     return _ModuleUnpickler(io.BytesIO(data), refs).load()
 
 
-class _ModulePickler(_pickler_module().Pickler):
+class _ModulePickler(pickler_module().Pickler):
     def __init__(self, file, store):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._store = store

@@ -466,11 +466,11 @@ scorer_, n_splits_, refit_time_, multimetric_
         try:
             while emitted_rounds < len(rounds) and not stop:
                 spent = self._budget_spent(evaluations)  # then nothing new starts
-                # Deterministic: propose as soon as allowed (the optimiser works while
-                # the workers do; what it knows is fixed by the window, not by when).
-                # Asynchronous: only when a worker needs work (so it knows the most).
-                while not spent and len(proposed) < n_total and (
-                        not self.asynchronous or evaluations.wants_work()):
+                # Propose when the workers will soon need work (the optimiser works
+                # while they fit). Deterministic: what a proposal knows is fixed by
+                # the window, not by when it is made. Asynchronous: everything
+                # finished by then (so it knows the most).
+                while not spent and len(proposed) < n_total and evaluations.wants_work():
                     k = len(proposed)
                     s = owner[k]
                     if not (self.asynchronous or k - self.n_points <= prefix

@@ -119,10 +119,12 @@ class TimeBudgetStopper:
 
     Parameters
     ----------
-    seconds : float
+    seconds : float or str
         Time budget in seconds, counted from the start of the search's
         ``fit`` (its workers' start included, the refit not); a string such
         as ``"90s"``, ``"10m"`` or ``"1h"`` is read by :func:`parse_duration`.
+        However short, the first candidate to complete is kept: a search
+        always has a result (0: the first candidates to complete, then stop).
 
     Examples
     --------
@@ -165,7 +167,7 @@ def parse_duration(value):
     ``"90s"``, ``"1.5m"``, ``"10min"`` or ``"1h"``.
 
     Raises ValueError, saying what is accepted, for anything else (negative,
-    zero, not finite, or an unknown unit).
+    not finite, or an unknown unit).
 
     Examples
     --------
@@ -185,9 +187,9 @@ def parse_duration(value):
         seconds = float(value)
     else:
         seconds = None
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"a time budget must be a positive number of seconds or a string "
-                         f"such as '90', '90s', '10m' or '1h'; got {value!r}.")
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"a time budget must be a number of seconds (0 or more) or a "
+                         f"string such as '90', '90s', '10m' or '1h'; got {value!r}.")
     return seconds
 
 

@@ -315,3 +315,19 @@ def test_search_pickles_and_clones(digits):
     assert clone(search).get_params()["max_epochs"] == 2
     fitted = pickle.loads(pickle.dumps(search.fit(X, y)))
     assert_array_equal(fitted.predict(X[:20]), search.predict(X[:20]))
+
+
+def test_kept_models_of_classes_plain_pickle_cannot_find():
+    """A model kept between rungs may be of a class defined in a script's __main__
+    or a function (a notebook's, a benchmark's): it is kept by value."""
+    from sktune.search._fits.task_hook import _dump, _load
+
+    class Local(Toy):
+        pass
+
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(Local(x=0.5))
+    model = Local(x=0.5).fit(*_toy_data())
+    for folder in (None, os.getcwd()):
+        back = _load(_dump(model, folder))
+        assert type(back).__name__ == "Local" and back.x == 0.5 and back.epochs_done_ == 1

@@ -310,6 +310,9 @@ class RoundBasedSearchCV(BaseSearchCV):
         del self._round_scores, self._best_scores
         self.search_time_ = time.perf_counter() - self._search_start
         raise_if_all_failed()  # before sklearn refits a failing estimator
+        if results is None:  # pragma: no cover - a budget keeps the first candidate
+            raise RuntimeError(f"{type(self).__name__} stopped ({self.stopped_by_}) before "
+                               "any candidate was evaluated.")
         for key in (k for k in results if k.startswith(("mean_test_", "mean_train_"))):
             means = np.asarray(results[key], dtype=float)
             bad = ~np.isfinite(means)

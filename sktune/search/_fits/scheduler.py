@@ -29,9 +29,10 @@ What the scheduler does on its own:
   fit (``error_score``, with the reason), never a failed search. A broken
   loky executor does not say which of its tasks killed it: when several were
   lost at once, each runs again alone, and only a death alone counts.
-- **Deadline** (a time budget): once :attr:`Evaluations.deadline` has passed,
-  no fit starts; what is queued or started later is dropped, the fits
-  running finish, and :meth:`Evaluations.wait` returns when none is left.
+- **Deadline** (a time budget): once :attr:`Evaluations.deadline` has passed
+  (and some candidate is complete), no fit starts; what is queued or started
+  later is dropped, the fits running finish, and :meth:`Evaluations.wait`
+  returns when none is left.
 """
 
 import concurrent.futures as cf
@@ -255,8 +256,9 @@ class Evaluations:
     @property
     def expired(self):
         """Whether the deadline has passed (once True, stays True): nothing queued
-        is started any more, nothing new is queued."""
-        if not self._expired and self.deadline is not None \
+        is started any more, nothing new is queued. Not before some candidate is
+        complete: a search always has a result, however short its budget."""
+        if not self._expired and self.deadline is not None and self.completed_order \
                 and time.perf_counter() >= self.deadline:
             self._expired = True
             self._queue.clear()

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 
 from sklearn.model_selection import _search, _validation
 
+from ...nets._sent_modules import pickler_module
 from .._hyperband.continuation import continue_training
 
 _original_fit_and_score = _validation._fit_and_score
@@ -123,7 +124,8 @@ def _continue_and_score(estimator, X, y, parameters, split_progress, kwargs):
 
 
 def _dump(model, folder):
-    data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    # cloudpickle: a network class defined in a script's __main__ pickles too
+    data = pickler_module().dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     if len(data) <= SPILL_BYTES or folder is None:
         return data
     path = os.path.join(folder, f"{uuid.uuid4().hex}.pkl")
