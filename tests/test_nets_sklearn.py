@@ -108,6 +108,30 @@ def test_restored_estimator_continues_schedule_like_the_original(copier, binary_
     np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
 
 
+def test_a_module_class_plain_pickle_cannot_find_pickles_by_value(binary_data):
+    """A module class of a script's ``__main__`` (or a function's) is not importable
+    in a worker: the fitted net pickles by value with cloudpickle, as joblib ships
+    it (HyperbandSearchCV keeps such nets between rungs)."""
+    from torch import nn
+
+    from sktune.nets._sent_modules import pickler_module
+
+    cloudpickle = pickler_module()
+
+    class Local(nn.Module):
+        def __init__(self, n_features=4, n_outputs=2):
+            super().__init__()
+            self.layer = nn.Linear(n_features, n_outputs)
+
+        def forward(self, X):
+            return self.layer(X)
+
+    X, y = binary_data
+    est = _fast(module=Local, epochs=2).fit(X, y)
+    restored = cloudpickle.loads(cloudpickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
+
+
 def test_unpickled_estimator_continues_training_constant_lr(binary_data):
     X, y = binary_data
     est = _fast(dropout=0.2, epochs=2).fit(X, y)

@@ -30,6 +30,7 @@ from ._data import (LoaderBatches, SampleData, SliceBatches, TensorData, Transfo
                     attach_weights, batch_weights)
 from ._accumulation import batch_length, halved, mean_reduced, micro_batches, release
 from ._fit_state import fit_states
+from ._sent_modules import pickler_module
 from ._finetune import (frozen_names, frozen_norms, lr_factors, prepare_head,
                         set_requires_grad, user_groups)
 from ._precision import autocast_dtype, grad_scaler
@@ -657,7 +658,8 @@ class TrainingNet(NeuralNet):
             return super().__getstate__()
         state = self.__dict__.copy()
         buffer = io.BytesIO()
-        torch.save({k: state.pop(k) for k in names}, buffer)
+        # cloudpickle: a module class of a script's __main__ pickles in a worker too
+        torch.save({k: state.pop(k) for k in names}, buffer, pickle_module=pickler_module())
         state[self._TORCH_STATE] = buffer.getvalue()
         return state
 
