@@ -574,7 +574,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: a 10 s budget and seed 0")
     parser.add_argument("--out", help="write every row (JSON) to this file, after each race; "
-                        "rows already in it are kept and not run again (a long race resumes)")
+                        "rows already in it are kept and not run again, but for crashes (a "
+                        "long race resumes)")
     parser.add_argument("--summarize", nargs="+", metavar="JSON",
                         help="print the tables of rows written by --out, run nothing")
     args = parser.parse_args(argv)
@@ -597,7 +598,7 @@ def main(argv=None):
     rows = []
     if args.out and os.path.exists(args.out):
         with open(args.out) as f:
-            rows = json.load(f)
+            rows = [r for r in json.load(f) if "error" not in r]  # a crash runs again
         print(f"{len(rows)} rows already in {args.out}: not run again", flush=True)
     done = {(r["task"], r["budget"], r["seed"], r["tool"]) for r in rows}
     for task in args.tasks:

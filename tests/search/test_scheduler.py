@@ -1,8 +1,10 @@
 """The scheduler: no round or rung barriers, the same results for any n_jobs,
 backend and timing, cold starts, lost workers."""
 
+import concurrent.futures as cf
 import math
 import os
+import pickle
 import warnings
 
 import numpy as np
@@ -15,7 +17,9 @@ from sklearn.utils import check_random_state
 from sktune import BayesSearchCV, HyperbandSearchCV
 from sktune.search import Optimizer, parse_search_spaces
 from sktune.search._hyperband.brackets import hyperband_brackets
-from sktune.search._fits.pool import _loky_workers_alive
+from sktune.search._fits import rounds
+from sktune.search._fits.pool import ThreadPool, _loky_workers_alive
+from sktune.search._fits.scheduler import MAX_UNSENT
 from sktune.search._hyperband.rungs import RungPlan
 
 from _scheduler_toys import Quadratic, toy_cv, toy_data
@@ -265,3 +269,46 @@ def test_other_joblib_backends_run_in_batches_with_the_same_results():
     reference = _fit(_bayes(n_jobs=1, n_iter=8))
     batched = _fit(_bayes(n_jobs=2, n_iter=8), "multiprocessing")
     _assert_same(reference, batched)
+
+
+class _UnsentPool(ThreadPool):
+    """Threads where the fit of candidate 0 on split 0 fails ``n_fail`` times as
+    loky's do when it cannot pickle a task for its worker."""
+
+    def __init__(self, n_workers, n_fail):
+        super().__init__(n_workers)
+        self.n_fail, self.failed = n_fail, 0
+
+    def submit(self, fn, *args):
+        _, (_, _, _, (split, _), (candidate, _), _, _) = args
+        if (split, candidate) == (0, 0) and self.failed < self.n_fail:
+            self.failed += 1
+            future = cf.Future()
+            future.set_exception(pickle.PicklingError(
+                "Could not pickle the task to send it to the workers."))
+            return future
+        return super().submit(fn, *args)
+
+    def unsent(self, exc):
+        return isinstance(exc, pickle.PicklingError)
+
+
+def test_a_task_that_could_not_be_sent_is_sent_again(monkeypatch):
+    X, y = toy_data()
+    kwargs = dict(n_iter=4, cv=toy_cv(), random_state=0, refit=False)
+    plain = BayesSearchCV(Quadratic(), SPACE, **kwargs).fit(X, y)
+    pools = []
+
+    def flaky(n_jobs):
+        pools.append(_UnsentPool(2, n_fail))
+        return pools[-1]
+
+    monkeypatch.setattr(rounds, "open_pool", flaky)
+    n_fail = MAX_UNSENT  # the first task fails that many times, then is sent
+    again = BayesSearchCV(Quadratic(), SPACE, n_jobs=2, **kwargs).fit(X, y)
+    assert pools[-1].failed == MAX_UNSENT
+    for key in ("params", "mean_test_score"):
+        assert_array_equal(np.asarray(again.cv_results_[key]), np.asarray(plain.cv_results_[key]))
+    n_fail = MAX_UNSENT + 1  # a task that never pickles is an error, not a loop
+    with pytest.raises(pickle.PicklingError, match="Could not pickle"):
+        BayesSearchCV(Quadratic(), SPACE, n_jobs=2, **kwargs).fit(X, y)

@@ -32,6 +32,7 @@ the tasks of a lost worker itself, and so does Ray.
 """
 
 import concurrent.futures as cf
+import pickle
 import uuid
 
 from joblib import Parallel, delayed
@@ -114,6 +115,11 @@ class _Pool:
 
     def lost(self, exc):
         """Whether a task's exception means its worker died (the task runs again)."""
+        return False
+
+    def unsent(self, exc):
+        """Whether a task's exception says it could not be sent to a worker (it
+        is sent again, :data:`~.scheduler.MAX_UNSENT` times at most)."""
         return False
 
     def give_up(self, exc):
@@ -228,6 +234,13 @@ class LokyPool(_ExecutorPool):
 
     def lost(self, exc):
         return isinstance(exc, BrokenProcessPool)
+
+    def unsent(self, exc):
+        # loky pickles tasks in a feeder thread; on its error the task's future
+        # gets "Could not pickle the task...". Seen rarely with Hyperband's many
+        # short fits ("dictionary changed size during iteration" in cloudpickle):
+        # a task that cannot be pickled at all fails again and is raised.
+        return isinstance(exc, pickle.PicklingError)
 
     def abandon(self, futures):
         """Cancelled if not started; running ones finish in their worker, unread

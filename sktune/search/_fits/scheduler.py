@@ -52,6 +52,10 @@ from .task_hook import KnownResults, _fit_and_score
 #: Times a task may take its worker down before it counts as a failed fit.
 MAX_LOSSES = 3
 
+#: Times a task that could not be pickled to its worker is sent again (a
+#: transient failure; one that repeats is raised).
+MAX_UNSENT = 2
+
 #: What starting a loky worker costs, in seconds of one core (imports of torch
 #: and scikit-learn ~3.5-5 s, torch._dynamo on the first optimiser step ~1.3-2 s,
 #: on the 2-core benchmark machine). On a cold start the new workers are started
@@ -99,11 +103,12 @@ def _raiser(message):
 
 
 class _Task:
-    __slots__ = ("key", "split", "args", "priority", "losses", "done", "suspect")
+    __slots__ = ("key", "split", "args", "priority", "losses", "done", "suspect", "unsent")
 
     def __init__(self, key, split, args, priority):
         self.key, self.split, self.args, self.priority = key, split, args, priority
         self.losses = 0
+        self.unsent = 0  # times it could not be pickled to a worker
         self.done = False
         # lost with others when a worker died: which one killed it is unknown, so
         # it runs alone until it has finished or died on its own
@@ -372,6 +377,10 @@ class Evaluations:
             try:
                 result = future.result()
             except Exception as exc:
+                if self.pool.unsent(exc) and task.unsent < MAX_UNSENT:
+                    task.unsent += 1  # it never reached a worker: send it again
+                    self._push(task)
+                    continue
                 if not self.pool.lost(exc):
                     raise
                 lost.append((task, exc))
