@@ -233,3 +233,34 @@ def test_dask_and_loky_work_in_one_process_in_any_order(client):
     steps = [("loky", "cross_validate"), ("dask", "bayes"), ("loky", "bayes"),
              ("dask", "grid"), ("dask", "hyperband"), ("loky", "hyperband")]
     run_in_turn(steps, X, y, alone)
+
+
+def test_a_wait_that_raises_for_cancelled_futures_returns_them(monkeypatch):
+    """distributed's wait raises when a future it waits for was cancelled (its data
+    went with a lost worker): the pool returns the cancelled ones as done, so the
+    scheduler reads their error and runs them again."""
+    import distributed
+
+    from sktune.search._fits.pool import DaskPool
+
+    class FuturesCancelledError(Exception):
+        pass
+
+    class _Future:
+        def __init__(self, status):
+            self.status = status
+
+    def cancelled_wait(futures, return_when):
+        raise FuturesCancelledError("3 Futures cancelled: already forgotten")
+
+    monkeypatch.setattr(distributed, "wait", cancelled_wait)
+    pool = DaskPool.__new__(DaskPool)  # no client needed to wait
+    futures = [_Future("cancelled"), _Future("pending"), _Future("finished")]
+    assert pool.wait(futures) == [futures[0], futures[2]]
+
+    def other_error(futures, return_when):
+        raise OSError("the scheduler is gone")
+
+    monkeypatch.setattr(distributed, "wait", other_error)
+    with pytest.raises(OSError, match="scheduler is gone"):
+        pool.wait(futures)

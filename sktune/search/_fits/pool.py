@@ -325,7 +325,15 @@ class DaskPool(_Pool):
     def wait(self, futures):
         from distributed import wait
 
-        done, _ = wait(futures, return_when="FIRST_COMPLETED")
+        try:
+            done, _ = wait(futures, return_when="FIRST_COMPLETED")
+        except Exception as exc:  # noqa: BLE001 - only a lost worker's cancellations
+            if type(exc).__name__ not in _DASK_LOST:
+                raise
+            # distributed's wait raises when a future it waited for was cancelled
+            # (its data went with a lost worker): those are done, and their result()
+            # says so (the task runs again, see lost)
+            done = [f for f in futures if f.status != "pending"]
         return list(done)
 
     def lost(self, exc):
