@@ -7,7 +7,9 @@ Run from the repository root (needs chromium and the report extras):
 It tunes an sktune network on digits with BayesSearchCV (about a minute on
 two cores), writes the report, screenshots it at 1366 px with the browser
 driver of the tests (tests/report/conftest.py) and keeps the top of the page,
-scaled and palettised to stay small.
+scaled and palettised to stay small (report.png), and the panels that explain
+the search, from the partial dependence to every candidate's training curves
+(report-explain.png).
 """
 
 import pathlib
@@ -35,14 +37,25 @@ search = BayesSearchCV(
 ).fit(X[:1200], y[:1200])
 report = cv_report(search, X[1200:], y[1200:])
 
+
+
+def _save(image, name):
+    small = image.resize((1000, round(image.height * 1000 / image.width)), Image.LANCZOS)
+    small.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(
+        ROOT / "docs" / "img" / name, optimize=True)
+    print(f"wrote docs/img/{name}")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     page, shot = pathlib.Path(tmp, "report.html"), pathlib.Path(tmp, "report.png")
     report.to_html(page)
     with Chromium(find_chromium()) as browser:
-        browser.load(page.as_uri(), screenshot=shot)
+        state = browser.load(page.as_uri(), screenshot=shot,
+                             boxes=("#skr-params", "#skr-pairs", "#skr-curves"))
     image = Image.open(shot).convert("RGB")
-    top = image.crop((0, 0, 1366, min(image.height, 2350)))
-    small = top.resize((1000, round(top.height * 1000 / 1366)), Image.LANCZOS)
-    small.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(
-        ROOT / "docs" / "img" / "report.png", optimize=True)
-print("wrote docs/img/report.png")
+    _save(image.crop((0, 0, 1366, min(image.height, 2350))), "report.png")
+    # the panels that explain the search: partial dependence, pairs, curves
+    boxes = [b for b in state["boxes"].values() if b is not None]
+    top = min(y for _, y, _, _ in boxes) - 10
+    bottom = max(y + h for _, y, _, h in boxes) + 10
+    _save(image.crop((0, int(top), 1366, int(bottom))), "report-explain.png")

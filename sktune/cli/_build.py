@@ -28,6 +28,19 @@ NET = "net"  # the network's step in the tuned pipeline; its parameters are net_
 BUDGETED_N_ITER = 10_000
 
 
+#: Objectives of --objectives that are not scikit-learn scorer names.
+OBJECTIVE_SIZE = ("neg_n_parameters",)
+OBJECTIVE_TIMES = ("fit_time", "score_time")
+
+
+def objective_scoring(names):
+    """The search's ``scoring`` for ``--objectives``: one scorer per score objective."""
+    from ..nets._size import neg_n_parameters  # sktune.metrics' size scorer
+
+    return {name: neg_n_parameters if name in OBJECTIVE_SIZE else name
+            for name in names if name not in OBJECTIVE_TIMES}
+
+
 def check_scoring(scoring, task):
     """One line for an unknown scorer, or one that does not fit the task."""
     from sklearn.metrics import get_scorer
@@ -114,6 +127,10 @@ def make_search(args, pipe, spec, progress):
 
     prefix = f"{NET}__"
     common = {"scoring": args.scoring, "n_jobs": args.n_jobs, "cv": args.cv}
+    objectives = getattr(args, "objectives", None)
+    if objectives is not None:  # BayesSearchCV(objectives=...): one scorer per score
+        common.update(scoring=objective_scoring(objectives), objectives=list(objectives),
+                      refit=args.scoring)
     budget = getattr(args, "time_budget", None)
     callbacks = [progress.on_round]
     if budget is not None:

@@ -34,7 +34,20 @@ def add_parser(subparsers):
                         help="held-out (X_test, y_test) saved with joblib.dump, or, for a "
                         "search tuned on images, a folder of images in class folders, to add "
                         "test metrics of the refitted best model")
+    parser.add_argument("--pareto-axes", type=_axes, default=None, metavar="X,Y",
+                        help="for a search with several objectives: the two objectives the "
+                        "Pareto front's plot shows, x then y (default: the first two)")
     parser.set_defaults(run=run)
+
+
+def _axes(text):
+    import argparse
+
+    names = [name.strip() for name in text.split(",")]
+    if len(names) != 2 or not all(names):
+        raise argparse.ArgumentTypeError(f"expected two objectives as X,Y such as "
+                                         f"neg_n_parameters,accuracy; got {text!r}")
+    return tuple(names)
 
 
 def _test_data(obj, path):
@@ -77,7 +90,7 @@ def run(args):
     elif args.test_data is not None:
         X_test, y_test = _test_data(load_joblib(args.test_data, "test data"), args.test_data)
     try:
-        report = cv_report(search, X_test, y_test)
+        report = cv_report(search, X_test, y_test, pareto_axes=args.pareto_axes)
     except (TypeError, ValueError, NotFittedError, ImportError) as exc:
         raise CLIError(f"{args.search_file}: {first_line(exc)}") from None
     write_report(report, output)

@@ -20,6 +20,7 @@ from ._build import (DEFAULT_METRIC, EPOCHS, MODELS, NET, SEARCHES, TASKS, TEXT_
 from ._errors import CLIError, first_line, user_errors
 from ._files import output_path, write_report
 from ._images import is_image_folder, parse_image_size, prepare_images
+from ._objectives import check_objectives, front_rows, parse_objectives
 
 __all__ = ["add_parser", "run"]
 
@@ -164,6 +165,12 @@ def add_parser(subparsers):
     search.add_argument("--scoring", metavar="METRIC",
                         help="a scikit-learn scorer name (default: accuracy for "
                         "classification, r2 for regression)")
+    search.add_argument("--objectives", type=parse_objectives, default=None, metavar="M1,M2",
+                        help="search several objectives at once (bayes): scikit-learn scorer "
+                        "names (maximised), neg_n_parameters (the network's size) or "
+                        "fit_time / score_time (minimised), e.g. accuracy,neg_n_parameters; "
+                        "the first score ranks the candidates and picks the refitted model, "
+                        "the summary lists the Pareto front")
     search.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="J",
                         help="parallel fits, -1 for every core (default: %(default)s)")
     search.add_argument("--random-state", type=int, default=0, metavar="S",
@@ -198,6 +205,10 @@ def add_parser(subparsers):
 
 
 # -- the run ----------------------------------------------------------------------------
+#: Candidates of the Pareto front listed in the summary (the JSON has them all).
+_FRONT_LINES = 8
+
+
 def _check_tune_args(args):
     if args.model is None:
         args.model = "transformer" if args.text_column is not None else "mlp"
@@ -357,6 +368,8 @@ def run(args):
                 printer.note(f"--text-column: the other feature column(s) {others} are not "
                              "used.")
     check_scoring(args.scoring, data.task)
+    if args.objectives is not None:
+        args.scoring = check_objectives(args, data.task)  # the first score objective ranks
     net = make_net(data.task, args.model, args.random_state, verbose=args.verbose,
                    images=images, num_workers=args.num_workers, vocab_size=args.vocab_size)
     spec = read_space(args, net, images=images)
@@ -386,7 +399,8 @@ def run(args):
     summary = _tune_results(args, search, data, searched - loaded, printer)
     summary["timings"] = {"load_s": round(loaded - started, 3),
                           "search_s": round(searched - loaded, 3)}
-    _tune_outputs(args, search, data, summary, printer)
+    report = _advice(args, search, data, printer, summary)
+    _tune_outputs(args, search, data, summary, printer, report)
     if args.tensorboard is not None:
         summary["paths"]["tensorboard_run"] = logger.run_dir_
         printer.out(f"TensorBoard logs in {logger.run_dir_}; watch them with: "
@@ -498,16 +512,59 @@ def _tune_results(args, search, data, search_seconds, printer):
     printer.out("best parameters:")
     for name, value in best.items():
         printer.out(f"  {name} = {full_repr(value)}")
+    if args.objectives is not None:
+        summary["objectives"] = list(args.objectives)
+        summary["pareto_front"] = front_rows(search)
+        _print_front(summary["pareto_front"], args.objectives, printer)
     return summary
 
 
-def _tune_outputs(args, search, data, summary, printer):
+def _print_front(rows, objectives, printer):
+    from ..report._format import format_number
+
+    printer.out(f"Pareto front: {len(rows)} candidate{'s' * (len(rows) != 1)} (no other is "
+                "better on every objective), by " + objectives[0] + ":")
+    for row in rows[:_FRONT_LINES]:
+        values = ", ".join(f"{name} {format_number(row[name])}" for name in objectives)
+        printer.out(f"  candidate {row['candidate']}: {values}")
+    if len(rows) > _FRONT_LINES:
+        printer.out(f"  ... {len(rows) - _FRONT_LINES} more (--json or --report lists them all)")
+
+
+def _advice(args, search, data, printer, summary):
+    """What to change next (the report's findings), printed and in the summary; the
+    report is returned for --report to reuse. Without the report extra: none."""
+    tick = time.perf_counter()
+    try:
+        from ..report import cv_report
+
+        # the held-out metrics only when the report is written
+        test = (data.X_test, data.y_test) if args.report is not None else (None, None)
+        report = cv_report(search, *test)
+    except ImportError:
+        summary["advice"] = None
+        return None
+    # the network's parameters without the pipeline's prefix, as best_params
+    findings = [f.replace(f"{NET}__", "") for f in report.advice()]
+    summary["advice"] = findings
+    summary["timings"]["advice_s"] = round(time.perf_counter() - tick, 3)
+    if findings:
+        printer.out("what to change next:")
+        for finding in findings:
+            printer.out(f"  - {finding}")
+    return report
+
+
+def _tune_outputs(args, search, data, summary, printer, report=None):
     from ..persistence import save
-    from ..report import cv_report
 
     if args.report is not None:
         tick = time.perf_counter()
-        write_report(cv_report(search, data.X_test, data.y_test), args.report)
+        if report is None:
+            from ..report import cv_report
+
+            report = cv_report(search, data.X_test, data.y_test)
+        write_report(report, args.report)
         summary["timings"]["report_s"] = round(time.perf_counter() - tick, 3)
         printer.out(f"wrote {args.report}")
     if args.save is not None:

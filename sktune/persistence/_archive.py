@@ -33,7 +33,8 @@ _MODULE_MARK = {TAG: "module-file", "file": _MODULE_FILE}
 _SEARCH_ATTRIBUTES = ("cv_results_", "best_params_", "best_index_", "best_score_",
                       "refit_time_", "n_splits_", "multimetric_", "pareto_front_",
                       "posterior_best_index_", "posterior_best_score_",
-                      "posterior_best_score_std_", "search_time_", "stopped_by_")
+                      "posterior_best_score_std_", "search_time_", "stopped_by_",
+                      "fit_histories_")
 # Parameters kept as context for reports, when they can be encoded; None otherwise.
 _SEARCH_CONTEXT = ("estimator", "search_spaces", "refit", "scoring", "objectives")
 
@@ -60,9 +61,10 @@ class SavedSearch:
     posterior_best_index_, posterior_best_score_, posterior_best_score_std_
         ``BayesSearchCV``'s believed best candidate (absent otherwise; the
         posterior columns are kept with ``cv_results_``).
-    search_time_, stopped_by_
-        How long an sktune search took and what stopped it (a budget), as
-        the search had them (absent for scikit-learn's searches).
+    search_time_, stopped_by_, fit_histories_
+        How long an sktune search took, what stopped it (a budget) and every
+        fit's training curves, as the search had them (absent for
+        scikit-learn's searches).
     best_estimator_ : estimator
         The refitted best estimator (absent when the search had ``refit=False``).
     estimator : estimator or None

@@ -59,6 +59,9 @@ margin:0 0 18px}
 .skr .callout{border-left:4px solid #fab005;background:#fff9db;padding:10px 14px;
 border-radius:6px;margin:0 0 18px;font-size:13px}
 .skr .callout p{margin:2px 0}
+.skr section.advice{border-left:4px solid var(--accent)}
+.skr section.advice ul{margin:6px 0 0;padding-left:20px}
+.skr section.advice li{margin:3px 0;font-size:13.5px}
 .skr .scroll{overflow-x:auto;max-width:100%}
 .skr table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums;
 width:100%}
@@ -144,7 +147,10 @@ def build_figures(report):
         "history": _plots.plot_history(results),
         "metrics": (_plots.plot_history(results, results.metrics[:_MAX_METRIC_PANELS])
                     if len(results.metrics) > 1 else None),
-        "params": _plots.plot_param_scores(results, importance.names or None),
+        "params": _plots.plot_param_scores(results, importance.names or None,
+                                           report._main_dependences()),
+        "pairs": _plots.plot_dependence_pairs(report._pair_dependences(), results),
+        "curves": _plots.plot_curves(results, report._curves),
         "importance": _plots.plot_importance(importance),
         "cost": _plots.plot_cost(results),
         "pareto": _plots.plot_pareto(results, report._pareto_axes),
@@ -191,6 +197,8 @@ def _body(report, figures):
              ("params", "Hyperparameters"), ("importance", "Importance & cost")]
     if results.multi_objective:
         links.insert(2, ("pareto", "Pareto front"))
+    if report._curves is not None:
+        links.append(("curves", "Training curves"))
     if results.history:
         links.append(("learning", "Learning curve"))
     if len(results.metrics) > 1:
@@ -208,6 +216,10 @@ def _body(report, figures):
     if notes:
         parts.append('<div class="callout">' + "".join(f"<p>{_esc(n)}</p>" for n in notes)
                      + "</div>")
+    findings = report.advice()
+    if findings:
+        parts.append('<section id="skr-advice" class="advice"><h2>What to change next</h2><ul>'
+                     + "".join(f"<li>{_esc(f)}</li>" for f in findings) + "</ul></section>")
     parts.append(_section("best", "Best parameters",
                           f"The refit choice: candidate {results.best}.",
                           _table(_tables.best_params_table(results), "kv")))
@@ -238,14 +250,20 @@ def _body(report, figures):
     if figures["params"] is None:
         params_body = '<p class="empty">Only one candidate, or no hyperparameter varied.</p>'
     else:
+        caption = ("Each dot is a candidate; the orange ring is the refit choice; lines join "
+                   "the best score per value; red crosses are failed candidates. Panels "
+                   "follow the importance order.")
+        if report._model is not None:
+            caption += (" Green: the model's partial dependence (the predicted score with the "
+                        "other hyperparameters averaged over their range) and its 95 % band.")
         params_body = _img(figures["params"], "score against each hyperparameter", full=True,
-                           caption="Each dot is a candidate; the orange ring is the refit "
-                           "choice; lines join the best score per value; red crosses are "
-                           "failed candidates. Panels follow the importance order.")
+                           caption=caption)
     parts.append(_section("params", "Score against each hyperparameter", "", params_body))
 
     if importance.available:
+        pairs = _tables.pairs_table(importance)
         imp_body = (_img(figures["importance"], "hyperparameter importance")
+                    + (_table(pairs, "compact") if pairs is not None else "")
                     + f'<p class="note">{_esc(_tables.importance_fit_note(importance))}</p>'
                     + f'<div class="method"><b>Method.</b> {_esc(METHOD)}</div>')
     else:
@@ -259,15 +277,28 @@ def _body(report, figures):
                     _img(figures["cost"], "fit time against score"))
     parts.append(f'<div class="grid2">{imp}{cost}</div>')
 
+    if figures["pairs"] is not None:
+        parts.append(_section(
+            "pairs", "Partial dependence of pairs",
+            "The predicted score over two hyperparameters at once (the others averaged "
+            "over their range), for the pairs with the largest interaction shares; dots are "
+            "the candidates tried.", _img(figures["pairs"], "partial dependence of pairs",
+                                          full=True)))
+    if figures["curves"] is not None:
+        parts.append(_section(
+            "curves", "Training curves of every candidate", _tables.curves_summary(results,
+                                                                                 report._curves),
+            _img(figures["curves"], "every candidate's training curves", full=True,
+                 caption="Each line is a candidate (its folds' mean), coloured by its mean CV "
+                 "score; the best three are orange; red crosses mark fits that diverged.")
+            + _rung_table_html(report)))
     if results.history:
         parts.append(_section(
             "learning", "Learning curve of the refitted best model",
             _tables.learning_curve_summary(results),
             _img(figures["learning"], "learning curve", full=True,
-                 caption="Cross-validation keeps only scores, not per-epoch histories, so "
-                 "this is the refitted best model only; the other candidates' curves are "
-                 "not available. Validation curves use the model's own "
-                 "validation_fraction split.")))
+                 caption="The refitted best model on the whole training set. Validation "
+                 "curves use the model's own validation_fraction split.")))
     if multi:
         shown = results.metrics[:_MAX_METRIC_PANELS]
         more = (f" (the first {len(shown)} of {len(results.metrics)} metrics are plotted)"
@@ -284,6 +315,14 @@ def _body(report, figures):
                  " (the search was only read, not refitted).</footer>")
     parts.append("</div>")
     return f'<div class="skr">{"".join(parts)}</div>'
+
+
+def _rung_table_html(report):
+    table = _tables.rung_table(report._results)
+    if table is None:
+        return ""
+    return (_table(table, "compact")
+            + f'<p class="note">{_esc(table.caption)}</p>')
 
 
 def _pareto_html(report, figures):

@@ -66,6 +66,9 @@ def render_markdown(report, top=10):
     for note in _tables.notes(results):
         out.append(f"> {note}")
         out.append("")
+    findings = report.advice()
+    if findings:
+        out += ["## What to change next", ""] + [f"- {_escape(f)}" for f in findings] + [""]
     out += [f"## Best parameters (candidate {results.best})", ""]
     out += _table(_tables.best_params_table(results)) + [""]
     board = _tables.leaderboard(results, top)
@@ -80,19 +83,30 @@ def render_markdown(report, top=10):
         out += ["## Every metric", ""] + _table(metrics) + [""]
     out += ["## Hyperparameter importance", ""]
     if importance.available:
-        out += ["| hyperparameter | share of score variance | |", "|---|---:|---|"]
-        for name, share in zip(importance.names, importance.shares):
-            out.append(f"| {_code(name)} | {share * 100:.1f}% | `{_bar(share)}` |")
-        out.append(f"| interactions (jointly) | {importance.interactions * 100:.1f}% | "
+        out += ["| hyperparameter | share of score variance | 5-95 % | |",
+                "|---|---:|---:|---|"]
+        for name, share, lo, hi in zip(importance.names, importance.shares,
+                                       importance.lower, importance.upper):
+            out.append(f"| {_code(name)} | {share * 100:.1f}% | {lo * 100:.0f}-{hi * 100:.0f}% "
+                       f"| `{_bar(share)}` |")
+        out.append(f"| interactions (jointly) | {importance.interactions * 100:.1f}% | | "
                    f"`{_bar(importance.interactions)}` |")
+        if importance.pairs:
+            out += ["", "| pair | interaction share | 5-95 % |", "|---|---:|---:|"]
+            out += [f"| {_code(a)} \N{MULTIPLICATION SIGN} {_code(b)} | {share * 100:.1f}% | "
+                    f"{lo * 100:.0f}-{hi * 100:.0f}% |" for a, b, share, lo, hi in importance.pairs]
         out += ["", _tables.importance_fit_note(importance), "", f"_Method: {METHOD}_", ""]
     else:
         out += [f"Not estimated: {importance.reason}", ""]
+    if report._curves is not None:
+        out += ["## Training curves of every candidate", "",
+                _tables.curves_summary(results, report._curves), ""]
+        rungs = _tables.rung_table(results)
+        if rungs is not None:
+            out += _table(rungs) + ["", f"_{rungs.caption}_", ""]
     if results.history:
         out += ["## Learning curve of the refitted best model", "",
-                _tables.learning_curve_summary(results),
-                "Cross-validation keeps no per-epoch history, so other candidates have none.",
-                ""]
+                _tables.learning_curve_summary(results), ""]
     if test is not None:
         out += [f"## Test data ({test.n_samples} samples)", ""]
         out += _table(_tables.test_summary_table(results, test)) + [""]

@@ -220,8 +220,10 @@ def _draw_halving_points(ax, results, x, score):
 
 
 # -- score against each hyperparameter ------------------------------------------------
-def plot_param_scores(results, names=None):
-    """One panel per hyperparameter: the ranked score against its values."""
+def plot_param_scores(results, names=None, dependence=None):
+    """One panel per hyperparameter: the ranked score against its values, and
+    the model's partial dependence (``dependence``: name -> its
+    :class:`~._dependence.Dependence`) with its band where there is one."""
     params = [p for p in results.params if p.n_distinct > 1]
     if names is not None:
         by_name = {p.name: p for p in params}
@@ -233,18 +235,24 @@ def plot_param_scores(results, names=None):
     ncols = min(3, len(params))
     nrows = math.ceil(len(params) / ncols)
     width = FULL_WIDTH if ncols > 1 else HALF_WIDTH
-    return _render(_draw_param_scores, width, 0.3 + 2.45 * nrows, results, params, ncols)
+    return _render(_draw_param_scores, width, 0.3 + 2.45 * nrows, results, params, ncols,
+                   dependence or {})
 
 
-def _draw_param_scores(fig, results, params, ncols):
+def _draw_param_scores(fig, results, params, ncols, dependence):
     nrows = math.ceil(len(params) / ncols)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     score = results.mean[results.primary]
     for ax, param in zip(axes.flat, params):
+        curve = dependence.get(param.name)
         if param.kind == "numeric":
             _draw_numeric_param(ax, param, score, results.best)
+            if curve is not None and not curve.categorical[0]:
+                _draw_dependence_line(ax, curve)
         else:
-            _draw_categorical_param(ax, param, score, results.best)
+            position = _draw_categorical_param(ax, param, score, results.best)
+            if curve is not None:
+                _draw_dependence_points(ax, curve, position)
         ax.set_title(_param_label(param.name), fontsize=9)
     if not np.isfinite(score).all():
         _reserve_fail_band(axes.flat[0])
@@ -306,6 +314,89 @@ def _draw_categorical_param(ax, param, score, best):
     ax.grid(axis="x", visible=False)
     if len(shown) < len(categories):
         ax.set_xlabel(f"best {len(shown)} of {len(categories)} values", fontsize=7, color=MUTED)
+    return {_category_key(categories[c]): k for c, k in position.items()}
+
+
+def _category_key(value):
+    from ._results import _value_key
+
+    return _value_key(value)
+
+
+def _draw_dependence_line(ax, curve):
+    x = np.asarray(curve.values[0], dtype=float)
+    band = 1.96 * curve.std
+    ax.fill_between(x, curve.mean - band, curve.mean + band, color=SECOND, alpha=0.15, lw=0,
+                    zorder=1)
+    ax.plot(x, curve.mean, color=SECOND, lw=1.6, zorder=2)
+
+
+def _draw_dependence_points(ax, curve, position):
+    shown = [(position[_category_key(v)], m, sd) for v, m, sd in
+             zip(curve.values[0], curve.mean, curve.std) if _category_key(v) in position]
+    if not shown:
+        return
+    x, mean, sd = (np.array(t, dtype=float) for t in zip(*shown))
+    ax.errorbar(x + 0.32, mean, yerr=1.96 * sd, fmt="D", color=SECOND, ms=4, elinewidth=1.2,
+                capsize=2, zorder=4)
+
+
+def plot_dependence_pairs(dependences, results):
+    """Heatmaps of the predicted score over pairs of hyperparameters, the
+    candidates tried as dots."""
+    if not dependences:
+        return None
+    ncols = min(3, len(dependences))
+    width = FULL_WIDTH if ncols > 1 else HALF_WIDTH
+    return _render(_draw_dependence_pairs, width, 3.3, dependences, results, ncols)
+
+
+def _draw_dependence_pairs(fig, dependences, results, ncols):
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    params = {p.name: p for p in results.params}
+    for ax, dep in zip(axes, dependences):
+        (y, y_ticks, y_labels, y_log), (x, x_ticks, x_labels, x_log) = (
+            _pair_axis(values, log, cat)
+            for values, log, cat in zip(dep.values, dep.log, dep.categorical))
+        image = ax.pcolormesh(x, y, dep.mean, shading="nearest", cmap="viridis")
+        if y_log:
+            ax.set_yscale("log")
+        if x_log:
+            ax.set_xscale("log")
+        if y_ticks is not None:
+            ax.set_yticks(y_ticks, y_labels)
+        if x_ticks is not None:
+            ax.set_xticks(x_ticks, x_labels)
+        tried_y, tried_x = (_tried_coordinate(params.get(n), values, cat)
+                            for n, values, cat in zip(dep.names, dep.values, dep.categorical))
+        if tried_y is not None and tried_x is not None:
+            ax.scatter(tried_x, tried_y, s=10, color="white", edgecolors=INK, linewidths=0.4,
+                       zorder=3)
+        ax.set_ylabel(_param_label(dep.names[0], 24))
+        ax.set_xlabel(_param_label(dep.names[1], 24))
+        ax.grid(False)
+        fig.colorbar(image, ax=ax, shrink=0.85, label="predicted score")
+    for ax in axes[len(dependences):]:
+        ax.set_visible(False)
+
+
+def _pair_axis(values, log, categorical):
+    """``(coordinates, ticks, labels, log)`` of one axis of a heatmap."""
+    if categorical:
+        labels = [short_repr(v, 12) for v in values]
+        return np.arange(len(values), dtype=float), np.arange(len(values)), labels, False
+    return np.asarray(values, dtype=float), None, None, log
+
+
+def _tried_coordinate(param, values, categorical):
+    if param is None:
+        return None
+    if not categorical:
+        return param.numeric_values() if param.kind == "numeric" else None
+    keys = [_category_key(v) for v in values]
+    return np.array([keys.index(_category_key(v)) if _category_key(v) in keys else np.nan
+                     for v in param.values], dtype=float)
+
 
 
 # -- importance ------------------------------------------------------------------------
@@ -320,17 +411,23 @@ def plot_importance(importance):
 def _draw_importance(fig, importance):
     ax = fig.add_subplot()
     names = [_param_label(n, 28) for n in importance.names] + ["interactions"]
-    values = list(importance.shares * 100) + [importance.interactions * 100]
+    values = np.append(importance.shares, importance.interactions) * 100
     colors = [ACCENT] * len(importance.names) + [MUTED]
     y = -np.arange(len(values))
     ax.barh(y, values, color=colors, height=0.62)
-    for yi, v in zip(y, values):
-        ax.text(v + 1, yi, f"{v:.0f}%", va="center", fontsize=8, color=INK)
+    k = len(importance.names)
+    lower, upper = importance.lower * 100, importance.upper * 100
+    ax.errorbar(importance.shares * 100, y[:k],
+                xerr=[importance.shares * 100 - lower, upper - importance.shares * 100],
+                fmt="none", ecolor=INK, elinewidth=0.9, capsize=2.5, zorder=4)
+    ends = np.append(upper, values[-1])
+    for yi, v, end in zip(y, values, ends):
+        ax.text(end + 1, yi, f"{v:.0f}%", va="center", fontsize=8, color=INK)
     ax.set_yticks(y)
     ax.set_yticklabels(names)
-    ax.set_xlim(0, max(max(values) * 1.15 + 6, 10))
+    ax.set_xlim(0, max(float(ends.max()) * 1.15 + 6, 10))
     ax.grid(axis="y", visible=False)
-    ax.set_xlabel("share of the score variance explained (%)")
+    ax.set_xlabel("share of the score variance explained (%); bars: 5-95 % interval")
 
 
 # -- cost against quality ---------------------------------------------------------------
@@ -482,6 +579,56 @@ def _draw_learning_curve(fig, history, score_key):
         ax.set_ylabel(label)
         ax.set_title(label.capitalize() + " per epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+# -- every candidate's training curves --------------------------------------------------
+def plot_curves(results, curves, highlight=3):
+    """Every candidate's fold-mean loss per epoch, coloured by its final score;
+    the best ``highlight`` drawn thick, diverged fits marked with a cross."""
+    if curves is None or not any(len(c) for c in curves.curves):
+        return None
+    return _render(_draw_curves, FULL_WIDTH, 3.2, results, curves, highlight)
+
+
+def _draw_curves(fig, results, curves, highlight):
+    mpl = require("matplotlib")
+    ax = fig.add_subplot()
+    score = results.mean[results.primary][curves.rows]
+    finite = np.isfinite(score)
+    low, high = (np.min(score[finite]), np.max(score[finite])) if finite.any() else (0, 1)
+    norm = mpl.colors.Normalize(low, high if high > low else low + 1)
+    cmap = mpl.colormaps["viridis"]
+    best = np.argsort(-np.where(finite, score, -np.inf), kind="stable")[:highlight]
+    for i in np.argsort(np.where(finite, score, -np.inf), kind="stable"):
+        curve = curves.curves[i]
+        epochs = np.arange(1, len(curve) + 1)
+        if i in best:
+            continue
+        color = cmap(norm(score[i])) if finite[i] else FAIL
+        ax.plot(epochs, curve, color=color, lw=0.8, alpha=0.55, zorder=2)
+    for rank, i in enumerate(best, start=1):
+        curve = curves.curves[i]
+        ax.plot(np.arange(1, len(curve) + 1), curve, color=BEST, lw=2.0, zorder=4,
+                alpha=1.0 - 0.25 * (rank - 1),
+                label=f"#{rank}: candidate {curves.rows[i]}" if rank <= 3 else None)
+    for i in np.flatnonzero(curves.diverged):
+        curve = curves.curves[i]
+        known = np.flatnonzero(np.isfinite(curve))
+        if len(known):
+            ax.scatter([known[-1] + 1], [curve[known[-1]]], marker="x", color=FAIL, s=30,
+                       zorder=5)
+    if curves.diverged.any():
+        ax.scatter([], [], marker="x", color=FAIL, s=30,
+                   label=f"diverged ({int(curves.diverged.sum())})")
+    positive = np.concatenate([c[np.isfinite(c)] for c in curves.curves])
+    if len(positive) and positive.min() > 0 and positive.max() / positive.min() > 30:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(curves.key.replace("_", " ") + " (mean over folds)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.9,
+                 label=_score_axis_label(results, results.primary))
+    ax.legend(loc="upper right")
 
 
 # -- test data ----------------------------------------------------------------------------

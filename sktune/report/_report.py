@@ -1,7 +1,13 @@
 """``cv_report`` and the ``CVReport`` it returns."""
 
+import numpy as np
+
+from ._advice import advice
+from ._curves import read_curves, rung_correlations
+from ._dependence import dependence_frame, partial_dependence
 from ._importance import parameter_importance
 from ._results import pareto_frame, read_search, results_frame
+from ._surrogate import fit_score_model
 from ._test_metrics import compute_test_metrics
 
 
@@ -22,9 +28,22 @@ class CVReport:
         ``hyperband_candidate``, ``final`` for ``HyperbandSearchCV``), and one
         column per hyperparameter. Indexed by ``candidate``, the row of
         ``cv_results_``.
-    importance : pandas.Series
+    importance : pandas.DataFrame
         Share of the ranked score's variance each varied hyperparameter
-        explains (see ``docs/reports.md``); empty when it cannot be estimated.
+        explains alone (``share``) with its 5-95 % interval (``lower``,
+        ``upper``), most important first (see ``docs/reports.md``); empty when
+        it cannot be estimated. The same numbers on every call.
+    interactions : pandas.DataFrame
+        The interaction share of pairs of the most important hyperparameters
+        (``share``, ``lower``, ``upper``; a ``(first, second)`` index), largest
+        first; empty when there are none.
+    histories : list of list of dict, or None
+        Every fit's per-epoch curves as the search kept them
+        (``fit_histories_`` of sktune's searches), None otherwise.
+    rung_correlations : pandas.DataFrame or None
+        For ``HyperbandSearchCV``: per amount of resource below the largest,
+        the candidates trained further (``n``) and the Spearman correlation of
+        their score there with their final score (``rho``).
     test_metrics : dict or None
         Held-out metrics of the refitted best model when test data was given:
         ``{'task', 'n_samples', 'summary', 'search_scores', 'per_class',
@@ -42,13 +61,17 @@ class CVReport:
         single-objective search.
     """
 
-    def __init__(self, results, importance, test=None, pareto_axes=None):
+    def __init__(self, results, test=None, pareto_axes=None):
         self._results = results
-        self._importance = importance
+        self._model, self._model_reason = _fitted_model(results)
+        self._importance = parameter_importance(results, self._model, self._model_reason)
+        self._curves = read_curves(results)
         self._test = test
         self._pareto_axes = check_pareto_axes(results, pareto_axes)
         self._frame = None
         self._figures = None
+        self._dependence = {}
+        self._advice = None
 
     # -- data ------------------------------------------------------------------------------
     @property
@@ -63,8 +86,128 @@ class CVReport:
 
         pd = require("pandas")
         imp = self._importance
-        return pd.Series(imp.shares, index=pd.Index(imp.names, name="hyperparameter"),
-                         name="share_of_variance", dtype=float)
+        return pd.DataFrame({"share": imp.shares, "lower": imp.lower, "upper": imp.upper},
+                            index=pd.Index(imp.names, name="hyperparameter"), dtype=float)
+
+    @property
+    def interactions(self):
+        from ._deps import require
+
+        pd = require("pandas")
+        pairs = self._importance.pairs
+        index = pd.MultiIndex.from_arrays([[a for a, *_ in pairs], [b for _, b, *_ in pairs]],
+                                          names=["first", "second"])
+        return pd.DataFrame([row[2:] for row in pairs], columns=["share", "lower", "upper"],
+                            index=index, dtype=float)
+
+    @property
+    def histories(self):
+        histories = self._results.histories
+        if histories is None:
+            return None
+        return [[None if h is None else {k: v.copy() for k, v in h.items()} for h in splits]
+                for splits in histories]
+
+    @property
+    def rung_correlations(self):
+        rows = rung_correlations(self._results)
+        if not rows:
+            return None
+        from ._deps import require
+
+        pd = require("pandas")
+        return pd.DataFrame(rows, columns=[self._results.resource, "n", "rho"])
+
+    def partial_dependence(self, name, other=None):
+        """The score the report's model predicts as one or two hyperparameters
+        change, the others averaged over the range searched.
+
+        The model is a Gaussian process of the mean CV score (the Bayesian
+        optimiser's kernel) fitted to every candidate; see ``docs/reports.md``.
+
+        Parameters
+        ----------
+        name : str
+            A hyperparameter the search varied.
+        other : str, default=None
+            A second one: the joint dependence on a grid of both.
+
+        Returns
+        -------
+        dependence : pandas.DataFrame
+            One row per value of ``name`` (low to high, on its own scale:
+            evenly spaced on a log scale for log-scaled ones, every category),
+            its column then ``mean`` (the predicted score) and ``std`` (the
+            model's posterior standard deviation averaged over the settings);
+            with ``other``, one row per pair of values and ``mean``.
+
+        Raises
+        ------
+        ValueError
+            If no model could be fitted (the reason is given), or a name is not
+            a hyperparameter the model has.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn.model_selection import RandomizedSearchCV
+        >>> from scipy.stats import loguniform
+        >>> from sktune.report import cv_report
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> search = RandomizedSearchCV(Ridge(), {"alpha": loguniform(1e-3, 1e3)}, n_iter=12,
+        ...                             cv=3, random_state=0).fit(X, y)
+        >>> pd_alpha = cv_report(search).partial_dependence("alpha")
+        >>> list(pd_alpha.columns)
+        ['alpha', 'mean', 'std']
+        >>> bool(pd_alpha["mean"].iloc[0] > pd_alpha["mean"].iloc[-1])  # small alpha is better
+        True
+        """
+        if self._model is None:
+            raise ValueError(f"No model of the score for partial dependence: "
+                             f"{self._model_reason}")
+        return dependence_frame(self._dependence_of(name, other))
+
+    def _dependence_of(self, name, other=None):
+        key = (name, other)
+        if key not in self._dependence:
+            self._dependence[key] = partial_dependence(self._model, name, other)
+        return self._dependence[key]
+
+    def _main_dependences(self):
+        """``{name: Dependence}`` of every modelled hyperparameter (empty
+        without a model)."""
+        if self._model is None:
+            return {}
+        return {name: self._dependence_of(name) for name in self._model.names}
+
+    def _pair_dependences(self, top=3):
+        """The joint dependences of the ``top`` pairs with the largest
+        interaction shares."""
+        if self._model is None:
+            return []
+        return [self._dependence_of(a, b) for a, b, *_ in self._importance.pairs[:top]]
+
+    def advice(self):
+        """What to change next: short findings computed from this search.
+
+        Best candidates at the edge of a numeric hyperparameter's range, a
+        hyperparameter that explains nothing, a search that stopped improving by
+        more than the folds' noise, the best candidate's curves still falling
+        (more epochs) or its validation loss rising (overfitting), many
+        diverged fits above a learning rate. Each finding is printed only when
+        its test holds (``docs/reports.md`` gives the tests).
+
+        Returns
+        -------
+        findings : list of str
+            Possibly empty.
+        """
+        if self._advice is None:
+            self._advice = advice(self._results, self._model, self._importance, self._curves,
+                                  lambda name: self._dependence_of(name))
+        return list(self._advice)
 
     @property
     def pareto_front(self):
@@ -207,7 +350,16 @@ def cv_report(search, X_test=None, y_test=None, *, pareto_axes=None):
     test = None
     if X_test is not None or y_test is not None:
         test = compute_test_metrics(search, results, X_test, y_test)
-    return CVReport(results, parameter_importance(results), test, axes)
+    return CVReport(results, test, axes)
+
+
+def _fitted_model(results):
+    """The report's model of the score and why there is none; a failure to fit
+    one is a reason too (the rest of the report stands without it)."""
+    try:
+        return fit_score_model(results)
+    except (ValueError, TypeError, np.linalg.LinAlgError) as exc:
+        return None, f"The model of the score could not be fitted ({exc})."
 
 
 def check_pareto_axes(results, pareto_axes):

@@ -148,6 +148,8 @@ class SearchResults:
     search_time: object = None  # seconds the search took (sktune's searches), else None
     stopped_by: object = None  # what stopped the search before its end (str), else None
     hyperband_iterations: object = None  # HyperbandSearchCV: each row's iteration, else None
+    declared: dict = None     # name -> the Dimension its search space declares
+    histories: object = None  # per row, per split: per-epoch curves (fit_histories_), or None
 
     @property
     def multi_objective(self):
@@ -307,6 +309,7 @@ def read_search(search):
     history, owner = _refit_history(search)
     estimator = getattr(search, "estimator", None)
     objectives = _read_objectives(search, cv, metrics)
+    declared = _declared_dimensions(search)
     return SearchResults(
         search_name=_search_name(search),
         estimator_name=describe_estimator(estimator),
@@ -320,7 +323,8 @@ def read_search(search):
                     if f"mean_train_{m}" in cv},
         fit_time=_floats(cv.get("mean_fit_time", np.full(n, np.nan))),
         score_time=_floats(cv.get("mean_score_time", np.full(n, np.nan))),
-        params=_read_params(search, cv["params"]),
+        params=_read_params(cv["params"], declared),
+        declared=declared,
         param_dicts=[dict(p) for p in cv["params"]],
         n_splits=n_splits,
         best_index=None if best_index is None else int(best_index),
@@ -343,7 +347,18 @@ def read_search(search):
         stopped_by=getattr(search, "stopped_by_", None),
         hyperband_iterations=(np.asarray(cv["hyperband_iteration"], dtype=int).copy()
                               if "hyperband_iteration" in cv else None),
+        histories=_read_histories(search, n),
     )
+
+
+def _read_histories(search, n_candidates):
+    """``fit_histories_`` (one list of per-split curves per row), copied; None
+    when the search kept none or they do not match its ``cv_results_``."""
+    histories = getattr(search, "fit_histories_", None)
+    if not isinstance(histories, (list, tuple)) or len(histories) != n_candidates:
+        return None
+    return [[None if h is None else {k: np.asarray(v, dtype=float).copy() for k, v in h.items()}
+             for h in splits] for splits in histories]
 
 
 def _float_or_none(value):
@@ -523,19 +538,20 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-def _read_params(search, param_dicts):
+def _read_params(param_dicts, declared):
     names = []
     for params in param_dicts:
         names += [name for name in params if name not in names]
-    declared = _declared_log_scales(search)
     result = []
     for name in names:
         values = [params.get(name, _NOT_SET) for params in param_dicts]
         present = [v for v in values if not is_missing(v)]
         numeric = bool(present) and all(_is_real(v) and math.isfinite(v) for v in present)
         if numeric:
-            log = declared.get(name)
-            if log is None:
+            dim = declared.get(name)
+            if dim is not None and dim.kind != "categorical":
+                log = dim.is_log
+            else:
                 low, high = min(present), max(present)
                 log = low > 0 and high / low >= _LOG_RATIO
             result.append(Param(name, values, "numeric", bool(log)))
@@ -544,13 +560,14 @@ def _read_params(search, param_dicts):
     return result
 
 
-def _declared_log_scales(search):
-    """``{name: is_log}`` for the parameters whose search space states a scale.
+def _declared_dimensions(search):
+    """``{name: Dimension}`` of the parameters whose search space declares them.
 
     Read from ``search_spaces`` (BayesSearchCV) or ``param_distributions``
     (randomized searches): ``Real(..., prior='log-uniform')``,
-    ``(low, high, 'log-uniform')`` or ``scipy.stats.loguniform``. Plain lists
-    (grids) declare nothing, and the value range decides.
+    ``(low, high, 'log-uniform')``, ``scipy.stats.loguniform``, lists (as
+    categories). Grids (``param_grid``) declare nothing: their values are the
+    range. A name declared differently by two sub-spaces is left out.
     """
     from ..search.space import parse_search_spaces
 
@@ -559,18 +576,19 @@ def _declared_log_scales(search):
         spaces = getattr(search, "param_distributions", None)
     if spaces is None:
         return {}
-    scales = {}
+    dims, clashes = {}, set()
     entries = spaces if isinstance(spaces, (list, tuple)) else [spaces]
     for entry in entries:
         try:
             parsed = parse_search_spaces(entry)
-        except Exception:  # a space this parser does not read: fall back to values
+        except Exception:  # a space this parser does not read: the values decide
             continue
         for space, _ in parsed:
             for dim in space.dimensions:
-                if getattr(dim, "kind", "categorical") != "categorical":
-                    scales[dim.name] = bool(scales.get(dim.name) or dim.is_log)
-    return scales
+                if dim.name in dims and dims[dim.name] != dim:
+                    clashes.add(dim.name)
+                dims.setdefault(dim.name, dim)
+    return {name: dim for name, dim in dims.items() if name not in clashes}
 
 
 def _refit_history(search):

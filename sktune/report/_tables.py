@@ -245,25 +245,45 @@ def metrics_table(results):
 def importance_table(importance):
     if not importance.available:
         return None
-    rows = [[Cell(name), Cell(f"{share * 100:.1f}%", kind="num", bar=float(share))]
-            for name, share in zip(importance.names, importance.shares)]
+    rows = [[Cell(name), Cell(f"{share * 100:.1f}%", kind="num", bar=float(share)),
+             Cell(_interval(lo, hi), kind="num")]
+            for name, share, lo, hi in zip(importance.names, importance.shares,
+                                           importance.lower, importance.upper)]
     rows.append([Cell("interactions (jointly)"),
                  Cell(f"{importance.interactions * 100:.1f}%", kind="num",
-                      bar=float(importance.interactions))])
-    return Table(["hyperparameter", "share of score variance"], rows)
+                      bar=float(importance.interactions)), Cell("")])
+    return Table(["hyperparameter", "share of score variance", "5-95 % interval"], rows)
+
+
+def pairs_table(importance):
+    """The pairs' interaction shares (None when there are no pairs)."""
+    if not importance.available or not importance.pairs:
+        return None
+    rows = [[Cell(f"{a} \N{MULTIPLICATION SIGN} {b}"),
+             Cell(f"{share * 100:.1f}%", kind="num", bar=float(share)),
+             Cell(_interval(lo, hi), kind="num")]
+            for a, b, share, lo, hi in importance.pairs]
+    return Table(["pair", "interaction share", "5-95 % interval"], rows)
+
+
+def _interval(lower, upper):
+    return f"{lower * 100:.0f}-{upper * 100:.0f}%"
 
 
 def importance_fit_note(importance):
-    """One sentence on how well the surrogate predicts unseen candidates."""
-    if importance.oob_r2 is None:
+    """One sentence on how well the model predicts unseen candidates."""
+    if importance.fit_r2 is None:
         return ""
-    note = (f"Surrogate fitted on {importance.n_candidates} candidates; out-of-bag "
-            f"R\N{SUPERSCRIPT TWO} {importance.oob_r2:.2f}")
-    if importance.oob_r2 < 0.3:
+    note = (f"Model fitted on {importance.n_candidates} candidates; leave-one-out "
+            f"R\N{SUPERSCRIPT TWO} {importance.fit_r2:.2f}")
+    if importance.fit_r2 < 0.3:
         note += " (low: with few or noisy candidates, read the shares as rough)"
     note += "."
     if importance.constant:
         note += " Not varied: " + ", ".join(importance.constant) + "."
+    if importance.left_out:
+        note += (" Not modelled (set by some candidates only): "
+                 + ", ".join(importance.left_out) + ".")
     return note
 
 
@@ -347,6 +367,36 @@ def learning_curve_summary(results):
         text += (f", validation loss {format_number(valid[-1])} (lowest "
                  f"{format_number(valid[best])} at epoch {best + 1})")
     return text + "."
+
+
+def curves_summary(results, curves):
+    """One sentence on the curves drawn: how many, which record, divergences."""
+    n = len(curves.rows)
+    what = "validation loss" if curves.key == "valid_loss" else "training loss"
+    text = f"The {what} of {n} candidate{'s' if n != 1 else ''}, epoch by epoch"
+    if results.candidate_ids is not None:
+        text += " (each at its last rung)"
+    if curves.n_diverged_fits:
+        text += (f"; {curves.n_diverged_fits} fit{'s' if curves.n_diverged_fits != 1 else ''} "
+                 "diverged (a non-finite training loss)")
+    return text + "."
+
+
+def rung_table(results):
+    """HyperbandSearchCV: how well each rung's ranking predicted the final one."""
+    from ._curves import rung_correlations
+
+    rows = rung_correlations(results)
+    if not rows:
+        return None
+    cells = [[Cell(format_number(level), kind="num"), Cell(str(n), kind="num"),
+              Cell("n/a" if not np.isfinite(rho) else f"{rho:+.2f}", kind="num")]
+             for level, n, rho in rows]
+    return Table([results.resource, "candidates trained further", "rank correlation"], cells,
+                 caption="Spearman correlation between the candidates' scores at a rung and "
+                 "their final scores: near 1, the early rungs ranked them as the last did "
+                 "(few epochs suffice to tell them apart); near 0, early stopping was a "
+                 "lottery (consider a larger min_epochs).")
 
 
 # -- test data -------------------------------------------------------------------------------

@@ -211,6 +211,15 @@ scorer_, n_splits_, refit_time_, multimetric_
         None when it ran its course.
     search_time_ : float
         Seconds the search took (the refit not included).
+    fit_histories_ : list of list of dict, or None
+        Every fit's training curves: one list per ``cv_results_`` row, one
+        entry per split, each a dict of per-epoch float32 arrays
+        (``train_loss``, and where the network computed them ``valid_loss``
+        and its validation scores such as ``valid_acc``) or None (a fold a
+        race did not run, an estimator without per-epoch history). A failed
+        fit has the epochs it ran. None when no fit kept a history (estimators
+        other than networks). Saved by :func:`sktune.persistence.save`; drawn by
+        :func:`sktune.report.cv_report`.
     posterior_best_index_, posterior_best_score_, posterior_best_score_std_ : int, float, float
         The candidate the model believes best: the highest posterior mean of
         the optimised score among the evaluated candidates, that mean and its

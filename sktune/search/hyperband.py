@@ -165,6 +165,17 @@ scorer_, n_splits_, refit_time_, multimetric_
         ``'TimeBudgetStopper(seconds=3600)'``); None when it ran its course.
     search_time_ : float
         Seconds the search took (the refit not included).
+    fit_histories_ : list of list of dict, or None
+        Every fit's training curves: one list per ``cv_results_`` row, one
+        entry per split, each a dict of per-epoch float32 arrays
+        (``train_loss``, and where the network computed them ``valid_loss``
+        and its validation scores such as ``valid_acc``) or None (a fold a
+        race did not run, an estimator without per-epoch history). A failed
+        fit has the epochs it ran. None when no fit kept a history (estimators
+        other than networks). Saved by :func:`sktune.persistence.save`; drawn by
+        :func:`sktune.report.cv_report`.
+        A row's history is its candidate's whole training up to that rung (the
+        epochs of earlier rungs first).
     epochs_trained_ : int
         Epochs trained by all cross-validation fits of this ``fit`` (a
         continued model counts its added epochs only; refit not counted).

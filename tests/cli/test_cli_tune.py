@@ -524,3 +524,72 @@ def test_tensorboard_logs_the_search_and_prints_how_to_watch(tmp_path, capsys):
     assert len(os.listdir(logs)) == 2  # a second search never writes into the first's runs
     main(["tune", "--data", "iris", "--n-iter", "2", "--cv", "2", "--tensorboard", str(logs)])
     assert f"tensorboard --logdir {logs}" in capsys.readouterr().out
+
+
+# -- several objectives, what to change next ---------------------------------------------
+def test_objectives_search_a_pareto_front(folder, tmp_path, capsys):
+    saved = tmp_path / "front.sktune"
+    assert _tune(folder, "--objectives", "accuracy,neg_n_parameters", "--n-iter", "4",
+                 "--save", str(saved), "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["objectives"] == ["accuracy", "neg_n_parameters"]
+    assert summary["scoring"] == "accuracy"
+    front = summary["pareto_front"]
+    assert 1 <= len(front) <= 4
+    accuracy = [row["accuracy"] for row in front]
+    assert accuracy == sorted(accuracy, reverse=True)
+    # no candidate of the front is beaten on both objectives by another of it
+    for a in front:
+        assert not any(b["accuracy"] > a["accuracy"] and
+                       b["neg_n_parameters"] > a["neg_n_parameters"] for b in front)
+    assert all(row["neg_n_parameters"] < 0 for row in front)
+    search = load(str(saved))
+    assert list(search.objectives) == ["accuracy", "neg_n_parameters"]
+    assert sorted(r["candidate"] for r in front) == sorted(search.pareto_front_)
+    out = tmp_path / "front.html"
+    assert main(["report", str(saved), "-o", str(out), "--pareto-axes",
+                 "neg_n_parameters,accuracy"]) == 0
+    assert "Pareto front" in out.read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--objectives", "accuracy"], "two objectives or more"),
+    (["--objectives", "accuracy,accuracy"], "named twice"),
+])
+def test_objectives_that_do_not_parse_are_usage_errors(folder, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        _tune(folder, *args)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--objectives", "accuracy,fit_time", "--search", "random"], "needs --search bayes"),
+    (["--objectives", "fit_time,score_time"], "at least one score"),
+    (["--objectives", "accuracy,r3"], "unknown --objectives 'r3'"),
+    (["--objectives", "accuracy,fit_time", "--scoring", "f1_macro"], "disagree"),
+])
+def test_objectives_that_cannot_be_searched_are_one_line(folder, capsys, args, message):
+    assert _tune(folder, *args) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_pareto_axes_must_name_objectives(folder, tmp_path, capsys):
+    saved = tmp_path / "single.sktune"
+    assert _tune(folder, "--save", str(saved), "-q") == 0
+    capsys.readouterr()
+    assert main(["report", str(saved), "--pareto-axes", "accuracy,fit_time"]) == 1
+    assert "needs a search with several objectives" in capsys.readouterr().err
+
+
+def test_the_summary_says_what_to_change_next(folder, capsys):
+    assert _tune(folder, "--n-iter", "6", "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert isinstance(summary["advice"], list)
+    assert summary["timings"]["advice_s"] < 10
+    assert _tune(folder, "--n-iter", "6") == 0
+    out = capsys.readouterr().out
+    if summary["advice"]:
+        assert "what to change next:" in out
+        assert all(f in out for f in summary["advice"])

@@ -58,8 +58,10 @@ class Chromium:
             raise RuntimeError(f"Playwright {version('playwright')} could not launch "
                                f"{executable}: {exc}") from exc
 
-    def load(self, url, screenshot=None):
-        """Open ``url``; return images, console errors, requests and page size."""
+    def load(self, url, screenshot=None, boxes=()):
+        """Open ``url``; return images, console errors, requests and page size, and
+        ``boxes``: the page's bounding box ``(x, y, width, height)`` of the first
+        element matching each CSS selector of ``boxes`` (None when none does)."""
         context = self._browser.new_context(
             viewport={"width": self.width, "height": self.height}, device_scale_factor=1)
         try:
@@ -72,6 +74,12 @@ class Chromium:
             page.on("request", lambda request: requests.append(request.url))
             page.goto(url, wait_until="load")
             state = page.evaluate(_PAGE_STATE)
+            state["boxes"] = {}
+            for selector in boxes:
+                found = page.query_selector(selector)
+                box = found.bounding_box() if found is not None else None
+                state["boxes"][selector] = None if box is None else (
+                    box["x"], box["y"], box["width"], box["height"])
             if screenshot is not None:
                 page.screenshot(path=str(screenshot), full_page=True,
                                 clip={"x": 0, "y": 0, "width": self.width,
@@ -175,6 +183,18 @@ def binary_search(binary_data):
     X, y, _, _ = binary_data
     return GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 0.1, 1, 10]},
                         cv=4).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def bayes_net_search(iris):
+    """An sktune network tuned by BayesSearchCV: every fit's curves are kept."""
+    from sktune import BayesSearchCV, NeuralNetClassifier
+
+    X, y, _, _ = iris
+    net = NeuralNetClassifier(epochs=8, validation_fraction=0.2, random_state=0)
+    space = {"lr": (1e-4, 1e-1, "log-uniform"), "hidden_layer_sizes": [(8,), (16,)],
+             "dropout": (0.0, 0.5)}
+    return BayesSearchCV(net, space, n_iter=10, cv=2, random_state=0).fit(X, y)
 
 
 @pytest.fixture(scope="session")

@@ -41,8 +41,23 @@ def test_classification_report_with_network_renders(tmp_path, chromium, iris, ne
     path = tmp_path / "network.html"
     cv_report(net_search, X_test, y_test).to_html(path)
     page = _check_page(chromium, path, tmp_path / "network.png")
-    assert page["images"] == 7
+    assert page["images"] == 8
     assert page["title"].startswith("GridSearchCV of NeuralNetClassifier")
+
+
+def test_the_panels_that_explain_a_search_render(tmp_path, chromium, iris, bayes_net_search):
+    """Partial dependence (1-D over the candidates, 2-D heatmaps), importance with
+    intervals, every candidate's curves, what to change next."""
+    _, _, X_test, y_test = iris
+    path = tmp_path / "explain.html"
+    report = cv_report(bayes_net_search, X_test, y_test)
+    report.to_html(path)
+    html = path.read_text()
+    for section in ("Partial dependence of pairs", "Training curves of every candidate",
+                    "Hyperparameter importance", "Score against each hyperparameter"):
+        assert f">{section}</h2>" in html
+    page = _check_page(chromium, path, tmp_path / "explain.png")
+    assert page["images"] == 9  # 7 of the network report, pairs and curves
 
 
 def test_regression_report_renders(tmp_path, chromium, regression_data, regression_search):

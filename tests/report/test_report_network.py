@@ -17,8 +17,8 @@ def test_learning_curve_of_the_refitted_network(iris, net_search):
     assert "valid_acc" in results.history[0]
     html = report.to_html()
     assert "Learning curve of the refitted best model" in html
-    assert "the other candidates&#x27; curves are not available" in html
-    assert html.count("<img ") == 7
+    assert "Training curves of every candidate" not in html  # GridSearchCV keeps none
+    assert html.count("<img ") == 8  # with the pairs' partial dependence
     markdown = report.to_markdown()
     assert "## Learning curve of the refitted best model" in markdown
     assert "trained for 6 epochs" in markdown

@@ -36,10 +36,11 @@ def test_html_is_one_self_contained_page(tmp_path, iris, grid_search):
     assert path.read_text(encoding="utf-8") == html
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     _assert_self_contained(html)
-    # fold spread, history, params, importance, cost, confusion matrix
-    assert html.count("<img ") == 6
+    # fold spread, history, params, importance, cost, pairs, confusion matrix
+    assert html.count("<img ") == 7
     for section in ("Best parameters", "Leaderboard", "Fold scores", "Search history",
                     "Score against each hyperparameter", "Hyperparameter importance",
+                    "Partial dependence of pairs",
                     "Cost and quality", "Test data", "Confusion matrix"):
         assert f">{section}</h2>" in html
     assert "Learning curve" not in html  # not a network

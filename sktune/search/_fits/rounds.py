@@ -33,6 +33,7 @@ from .._racing import NOT_RUN, is_not_run, mark_partial
 from .._ranks import rank_scores
 from .checkpoint import checkpoint_session
 from .failures import collect_fit_failures, raise_if_all_failed
+from .histories import by_candidate, take_histories
 from .pool import open_pool
 from .scheduler import Evaluations
 from .task_hook import KnownResults
@@ -137,6 +138,9 @@ class RoundBasedSearchCV(BaseSearchCV):
                 super().fit(X, y, **params)
                 if self._checkpoint_session is not None:
                     self._checkpoint_session.search_done()
+            histories = self.__dict__.pop("_fit_histories", None) or []
+            kept = any(h is not None for splits in histories for h in splits)
+            self.fit_histories_ = histories if kept else None
             if self.return_train_score:
                 _rank_train_scores(self.cv_results_)
             return self
@@ -145,7 +149,7 @@ class RoundBasedSearchCV(BaseSearchCV):
             del self._fit_callbacks, self._searching, self._fit_args
             self.__dict__.pop("_checkpoint_session", None)
             for name in ("_pool_n_jobs", "_budget_stopper", "_unrecorded_evaluate",
-                         "_search_start"):
+                         "_search_start", "_fit_histories"):
                 self.__dict__.pop(name, None)
 
     def __getstate__(self):
@@ -159,7 +163,7 @@ class RoundBasedSearchCV(BaseSearchCV):
             # otherwise travel with every task).
             state.update(callbacks=None, _fit_callbacks=None, estimator=None)
             for name in ("_checkpoint_session", "_fit_args", "_unrecorded_evaluate",
-                         "_budget_stopper", *self._not_sent_to_workers):
+                         "_budget_stopper", "_fit_histories", *self._not_sent_to_workers):
                 state.pop(name, None)
         return state
 
@@ -331,7 +335,9 @@ class RoundBasedSearchCV(BaseSearchCV):
             candidate_params = self._plain_candidates(candidate_params, out)
             session = getattr(self, "_checkpoint_session", None)
             if session is not None:  # replayed candidates -> plain dicts
-                candidate_params = session.plain(candidate_params, out)
+                candidate_params = session.plain(candidate_params, out)  # curves kept
+            out, histories = take_histories(out)
+            self._fit_histories = by_candidate(histories, n_splits)
             if not self._marks_evaluated_splits():
                 return super()._format_results(candidate_params, n_splits, out, more_results)
             # a raced search: folds never run are marked in their result dicts

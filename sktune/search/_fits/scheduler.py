@@ -46,6 +46,7 @@ from sklearn.base import clone
 
 from ...nets._devices import release_fit_memory
 from .checkpoint import candidate_key
+from .histories import HISTORY_KEY, read_history
 from .pool import InlinePool
 from .task_hook import KnownResults, _fit_and_score
 
@@ -71,7 +72,9 @@ def run_fit(shared, task):
     ``task`` is ``(train, test, parameters, split_progress,
     candidate_progress, callback_ctx, failure)``. ``failure``, when not
     None, is a message the fit raises instead of fitting (a task that kept
-    killing its worker), so sklearn records it as any failed fit.
+    killing its worker), so sklearn records it as any failed fit. The fitted
+    network's per-epoch curves come back in the result under
+    :data:`~.histories.HISTORY_KEY` (the model itself stays here).
     """
     base_estimator, X, y, kwargs = shared
     train, test, parameters, split_progress, candidate_progress, callback_ctx, failure = task
@@ -86,10 +89,18 @@ def run_fit(shared, task):
               states.fit(f"{candidate_key(dict(parameters))} split {split_progress[0]}"))
     try:
         with saving:  # a fit killed with its worker (or its search) resumes from its state
-            return _fit_and_score(estimator, X, y, train=train, test=test,
-                                  parameters=parameters, split_progress=split_progress,
-                                  candidate_progress=candidate_progress,
-                                  callback_ctx=callback_ctx, **kwargs)
+            result = _fit_and_score(estimator, X, y, train=train, test=test,
+                                    parameters=parameters, split_progress=split_progress,
+                                    candidate_progress=candidate_progress,
+                                    callback_ctx=callback_ctx, return_estimator=True,
+                                    **kwargs)
+        fitted = result.pop("estimator", None)  # a replayed result has none
+        if fitted is not None:
+            history = read_history(fitted)
+            if history is not None:
+                result[HISTORY_KEY] = history
+        del fitted
+        return result
     finally:
         del estimator  # the fitted network: the next fit on this GPU gets its memory
         release_fit_memory()

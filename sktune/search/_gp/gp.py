@@ -253,6 +253,16 @@ class GaussianProcess:
         dvar = -2.0 * np.einsum("mn,mnc->mc", coef * V, diff) * self._w
         return mean, var, dmean, dvar
 
+    def predict_mean(self, Xs):
+        """Posterior mean only (standardised), for many rows at once: the
+        variance's ``m x n x n`` products are skipped."""
+        return (self._s2 * matern52(sq_dist(Xs, self.X_, self._w))[0]) @ self._alpha
+
+    def loo_mean(self):
+        """Leave-one-out posterior mean of every observation (standardised),
+        with the same hyperparameters: ``y_i - alpha_i / (K^-1)_ii``."""
+        return self.ys_ - self._alpha / np.diag(self._K_inv)
+
     def with_fantasies(self, Xf):
         """A copy conditioned on the posterior mean at ``Xf`` (kriging
         believer), with the same hyperparameters.

@@ -79,10 +79,21 @@ class TargetWarp:
         return np.where(inside, d / (self._divisor * self._std), 0.0)
 
     def inverse(self, w):
-        """The ``y`` whose warped value is ``w`` (within the clipping bounds)."""
+        """The ``y`` whose warped value is ``w``, kept within the clipping bounds.
+
+        Any ``w`` has one: beyond the image of the power transform (a model's
+        prediction can go there) the inverse is taken at the image's edge,
+        where it reaches the clipping bound."""
         w = np.asarray(w, dtype=float)
-        z = w if self._lmbda is None else _yeojohnson_inverse(w, self._lmbda)
-        return (z * self._std + self._mean) * self._divisor
+        if self._lmbda is None:
+            z = w
+        else:
+            with np.errstate(over="ignore"):
+                z = _yeojohnson_inverse(np.clip(w, *_yeojohnson_image(self._lmbda)),
+                                        self._lmbda)
+        with np.errstate(invalid="ignore"):
+            return np.clip((z * self._std + self._mean) * self._divisor,
+                           self._lo, self._hi)
 
 
 def warp_targets(y):
@@ -129,6 +140,17 @@ def _yeojohnson_slope(x, lmbda):
     out[pos] = np.exp((lmbda - 1) * np.log1p(x[pos]))
     out[~pos] = np.exp((1 - lmbda) * np.log1p(-x[~pos]))
     return out
+
+
+def _yeojohnson_image(lmbda):
+    """``(low, high)``: the values the Yeo-Johnson transform with ``lmbda`` takes
+    (open ends moved in by a hair, so that the inverse is finite there)."""
+    low, high = -np.inf, np.inf
+    if lmbda < -_EPS:  # x >= 0 maps below -1 / lmbda
+        high = np.nextafter(-1.0 / lmbda, 0.0)
+    if lmbda > 2 + _EPS:  # x < 0 maps above -1 / (lmbda - 2)
+        low = np.nextafter(-1.0 / (lmbda - 2), 0.0)
+    return low, high
 
 
 def _yeojohnson_inverse(w, lmbda):
