@@ -14,7 +14,7 @@ score (:mod:`._surrogate`):
    share.
 3. For each pair of the most important hyperparameters, the variance of the
    joint effect (both set, on coarser grids) less the two main effects is the
-   pair's interaction share.
+   pair's interaction share (at most ``1 - sum(shares)``).
 4. Intervals: the same shares from models refitted on random subsets of the
    candidates (``_N_RESAMPLES`` of them, each ``_RESAMPLE_FRACTION`` of the
    candidates, the hyperparameters of the model kept), their 5 % and 95 %
@@ -43,7 +43,7 @@ _QUANTILES = (0.05, 0.95)
 
 METHOD = (
     "fANOVA-style main effects of the report's Gaussian-process model of the mean CV "
-    "score (the Bayesian optimiser's kernel, fitted to every candidate): each "
+    "score (the Bayesian optimiser's kernel, fitted to every candidate's score): each "
     "hyperparameter's share is the variance of its main effect (the average prediction "
     "with that hyperparameter fixed, the others drawn uniformly over the range searched) "
     "divided by the total variance of the predictions. Intervals (5-95 %) come from "
@@ -144,6 +144,11 @@ def parameter_importance(results, model=None, reason=None, random_state=0):
             resampled_pairs.append(p)
     lower, upper = _bounds(resampled_main, main)
     pair_lower, pair_upper = _bounds(resampled_pairs, pairs)
+    # a pair explains at most what the main effects leave (its coarser grids put
+    # more weight on the edges than the total variance's settings do)
+    rest = max(0.0, 1.0 - float(main.sum()))
+    pairs, pair_lower, pair_upper = (np.minimum(v, rest) for v in (pairs, pair_lower,
+                                                                     pair_upper))
     order = np.argsort(-main, kind="stable")
     names = model.names
     pair_rows = sorted(

@@ -3,11 +3,11 @@
 One Gaussian process, from the hyperparameters to the ranked mean CV score,
 is fitted to the candidates of ``cv_results_`` with the Bayesian optimiser's
 own engine (:mod:`sktune.search._gp`: Matern-5/2 kernel with a lengthscale per
-hyperparameter, Hamming distance for categories, the output warping, fitted
-noise). For a ``BayesSearchCV`` it is the model the search itself fitted, up
-to the order of the data; for every other search (grid, random, Hyperband, a
-saved file) it is the same kind of model fitted to its results. Partial
-dependence (:mod:`._dependence`) and importance (:mod:`._importance`) read it.
+hyperparameter, Hamming distance for categories, fitted noise), the scores
+standardised without the optimiser's power warp (:func:`_score_warp`). It is
+the kind of model a ``BayesSearchCV`` fits, for every search (grid, random,
+Hyperband, a saved file). Partial dependence (:mod:`._dependence`) and
+importance (:mod:`._importance`) read it.
 
 Each hyperparameter is a dimension of the model on its own scale: the one its
 search space declares (``Real(..., 'log-uniform')``, categories) where it
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..search._gp.gp import GaussianProcess
 from ..search._gp.kernels import ColumnLayout
-from ..search._gp.surrogate import fit_targets
+from ..search._gp.warp import TargetWarp
 from ..search.space import Categorical, Integer, Real, Space
 from ._format import is_missing
 
@@ -131,13 +131,26 @@ def fit_score_model(results):
     rows = space.transform(points)
     index = _modelled_rows(score)
     rows, score = rows[index], score[index]
-    warp, _ = fit_targets(-score)  # the optimiser's convention: minimise, failures worst
+    warp = _score_warp(score)
     layout = ColumnLayout(space._column_dim, space._is_categorical_column)
     gp = GaussianProcess(layout)
     gp.fit(rows, warp.warped, theta0=[gp.default_theta])
     model = ScoreModel(space, rows, index, score.copy(), gp, warp, None, left_out)
     model.loo_r2 = _loo_r2(model)
     return model, ""
+
+
+def _score_warp(score):
+    """The model's output scaling: the negated scores (the optimiser's convention,
+    minimised) clipped of extreme outliers and standardised, failures at the
+    worst score seen. No power transform: the optimiser's compresses the bad
+    scores to resolve the good ones, where a report must model every score on
+    its own scale (with it, the model of a Bayesian search's crowded results
+    predicted the candidates it left out with an R^2 below 0.4 on smooth
+    functions; benchmarks/bench_explain.py)."""
+    y = -np.asarray(score, dtype=float)
+    finite = np.isfinite(y)
+    return TargetWarp(np.where(finite, y, np.max(y[finite])), power=False)
 
 
 def _modelled_rows(score):
