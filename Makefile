@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sktune-installed
 
-.PHONY: setup browser run test bench docs clean
+.PHONY: setup browser run test bench docs docs-images clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,12 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 tests
 
 # The documentation site (Sphinx): docs/_build/html/index.html; fails on any warning.
-docs: $(STAMP)
+# The report screenshots are made again first (a real search, in chromium).
+docs: docs-images
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+docs-images: $(STAMP) browser
+	$(BIN)/python docs/img/make_report_png.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training_loop.py

@@ -4,9 +4,9 @@ Every finding is computed from the numbers of this search and says what to
 do about it; none is printed unless its test holds:
 
 - **edge**: the model's partial dependence of an important numeric
-  hyperparameter peaks in the outer ``_EDGE`` of its searched range and most
-  of the best candidates lie in the outer ``2 * _EDGE`` there: the optimum may
-  lie beyond the bound (widen it).
+  hyperparameter (Hyperband's epochs aside) peaks in the outer ``_EDGE`` of
+  its searched range and most of the best candidates lie in the outer
+  ``2 * _EDGE`` there: the optimum may lie beyond the bound (widen it).
 - **irrelevant**: a hyperparameter whose importance interval lies below
   ``_IRRELEVANT`` of the score variance: fix it and search the others.
 - **stalled**: over the last half of the candidates (in evaluation order) the
@@ -72,7 +72,7 @@ def _edges(results, model, importance, dependence):
     shares = dict(zip(importance.names, importance.shares))
     for dim in model.space.dimensions:
         bounds = dimension_bounds(dim)
-        if dim.kind == "categorical" or bounds is None:
+        if dim.kind == "categorical" or bounds is None or _is_fidelity(results, dim.name):
             continue
         if shares.get(dim.name, 0.0) < _IMPORTANT:
             continue
@@ -89,6 +89,12 @@ def _edges(results, model, importance, dependence):
                     f"{format_number(bounds[1])}] ({scale}) and the model's score is highest "
                     f"at that end: widen the {side} bound.")
     return out
+
+
+def _is_fidelity(results, name):
+    """Hyperband's epochs: its best rows are at the most epochs by construction
+    (whether more would help is the curves' finding)."""
+    return results.candidate_ids is not None and name.rsplit("__", 1)[-1] == results.resource
 
 
 def _irrelevant(results, importance):

@@ -312,3 +312,76 @@ def test_a_task_that_could_not_be_sent_is_sent_again(monkeypatch):
     n_fail = MAX_UNSENT + 1  # a task that never pickles is an error, not a loop
     with pytest.raises(pickle.PicklingError, match="Could not pickle"):
         BayesSearchCV(Quadratic(), SPACE, n_jobs=2, **kwargs).fit(X, y)
+
+
+class _RecordingPool(ThreadPool):
+    """Threads that record the callback context each task carries; ``sends``: as
+    a pool whose tasks leave the process (loky, Dask, Ray)."""
+
+    def __init__(self, n_workers, sends):
+        super().__init__(n_workers)
+        self.sends_tasks = sends
+        self.contexts = []
+
+    def submit(self, fn, *args):
+        _, (_, _, _, _, _, ctx, _) = args
+        self.contexts.append(ctx)
+        return super().submit(fn, *args)
+
+
+@pytest.mark.parametrize("search", ["bayes", "hyperband"])
+def test_fits_carry_no_callback_context_without_scikit_learn_callbacks(monkeypatch, search):
+    """A split's context points to the search's whole task tree (growing with every
+    task): sent only where scikit-learn callbacks of the search run in the fits."""
+    from sktune.search._fits.pool import PickledContext
+    from test_hyperband import Toy, _toy_data
+
+    pools = []
+
+    def recording(n_jobs):
+        pools.append(_RecordingPool(2, sends=True))
+        return pools[-1]
+
+    monkeypatch.setattr(rounds, "open_pool", recording)
+    if search == "bayes":
+        BayesSearchCV(Quadratic(), SPACE, n_iter=4, cv=toy_cv(), n_jobs=2, random_state=0,
+                      refit=False).fit(*toy_data())
+    else:
+        HyperbandSearchCV(Toy(), {"x": (0.0, 0.9)}, max_epochs=9, cv=2, n_jobs=2,
+                          random_state=0, refit=False).fit(*_toy_data())
+    assert pools[-1].contexts and all(ctx is None for ctx in pools[-1].contexts)
+
+    class Recorder:  # a scikit-learn callback of the search: the contexts go then
+        def setup(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context, **kwargs):
+            pass
+
+        def on_fit_task_end(self, estimator, context, **kwargs):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+    with_callback = BayesSearchCV(Quadratic(), SPACE, n_iter=4, cv=toy_cv(), n_jobs=2,
+                                  random_state=0, refit=False)
+    with_callback.set_callbacks(Recorder())
+    with_callback.fit(*toy_data())
+    contexts = pools[-1].contexts
+    assert contexts and all(isinstance(ctx, PickledContext) for ctx in contexts)
+    # pickled when the task was queued: the tree grown since is not in it
+    first, last = contexts[0].load(), contexts[-1].load()
+    assert first.task_name == last.task_name == "candidate-split-evaluation"
+    assert _tree_size(first) < _tree_size(last)
+
+
+def _tree_size(ctx):
+    """Contexts in the whole task tree a context belongs to."""
+    while ctx.parent is not None:
+        ctx = ctx.parent
+
+    def count(node):
+        return 1 + sum(count(child) for child in node._children_map.values())
+
+    return count(ctx)

@@ -38,7 +38,7 @@ import uuid
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
-from ...nets._sent_modules import ModuleFiles, RayModules, SentOnce
+from ...nets._sent_modules import ModuleFiles, RayModules, SentOnce, pickler_module
 
 #: Exceptions of a task that mean its worker died, not that its fit failed
 #: (sklearn's _fit_and_score catches the fit's own errors).
@@ -109,9 +109,17 @@ class _Pool:
     #: Whether a dead worker loses every task on the pool (a broken executor).
     loses_all = False
 
+    #: Whether tasks leave this process (pickled to another one).
+    sends_tasks = False
+
     def put(self, value):
         """What tasks carry for ``value`` (sent once where a pool can)."""
         return value
+
+    def put_context(self, ctx):
+        """What a task carries for its scikit-learn callback context: the context
+        itself in this process; elsewhere :class:`PickledContext`, pickled now."""
+        return PickledContext(ctx) if self.sends_tasks else ctx
 
     def lost(self, exc):
         """Whether a task's exception means its worker died (the task runs again)."""
@@ -134,6 +142,26 @@ class _Pool:
 
     def close(self):
         """The search is over."""
+
+
+class PickledContext:
+    """A scikit-learn callback context pickled in the search's thread.
+
+    A context points to its parent, and through it to the search's whole task
+    tree, whose ``_children_map`` dicts the search's thread grows with every
+    task it starts. Pickled in the pool's own thread (loky's feeder) as the
+    search starts the next task, such a dict changed size during iteration
+    (2 Hyperband races of 10 died of it); pickled here, nothing changes under
+    the pickler. ``run_fit`` loads it in the worker (:meth:`load`).
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, ctx):
+        self.data = pickler_module().dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def load(self):
+        return pickle.loads(self.data)
 
 
 class InlinePool(_Pool):
@@ -188,6 +216,7 @@ class LokyPool(_ExecutorPool):
     """joblib's reusable loky executor (the processes sklearn's searches use)."""
 
     kind = "loky"
+    sends_tasks = True
     loses_all = True
 
     def __init__(self, n_workers, n_jobs, local_lane=False):
@@ -237,9 +266,11 @@ class LokyPool(_ExecutorPool):
 
     def unsent(self, exc):
         # loky pickles tasks in a feeder thread; on its error the task's future
-        # gets "Could not pickle the task...". Seen rarely with Hyperband's many
-        # short fits ("dictionary changed size during iteration" in cloudpickle):
-        # a task that cannot be pickled at all fails again and is raised.
+        # gets "Could not pickle the task...". Seen with Hyperband's many short
+        # fits ("dictionary changed size during iteration": the callback
+        # context's task tree, now pickled in the search's thread or not sent,
+        # PickledContext); kept for any other transient failure. A task that
+        # cannot be pickled at all fails again and is raised.
         return isinstance(exc, pickle.PicklingError)
 
     def abandon(self, futures):
@@ -309,6 +340,7 @@ class DaskPool(_Pool):
     worker loses its own tasks only (loky: all of the executor's)."""
 
     kind = "dask"
+    sends_tasks = True
 
     def __init__(self, n_workers, client):
         self.n_workers = n_workers
@@ -366,6 +398,7 @@ class RayPool(_ExecutorPool):
     """
 
     kind = "ray"
+    sends_tasks = True
 
     def __init__(self, n_workers):
         import ray
@@ -420,6 +453,7 @@ class JoblibPool(_Pool):
     """
 
     kind = "joblib"
+    sends_tasks = True
 
     def __init__(self, n_workers):
         self.n_workers = n_workers

@@ -47,7 +47,7 @@ from sklearn.base import clone
 from ...nets._devices import release_fit_memory
 from .checkpoint import candidate_key
 from .histories import HISTORY_KEY, read_history
-from .pool import InlinePool
+from .pool import InlinePool, PickledContext
 from .task_hook import KnownResults, _fit_and_score
 
 #: Times a task may take its worker down before it counts as a failed fit.
@@ -78,6 +78,8 @@ def run_fit(shared, task):
     """
     base_estimator, X, y, kwargs = shared
     train, test, parameters, split_progress, candidate_progress, callback_ctx, failure = task
+    if isinstance(callback_ctx, PickledContext):
+        callback_ctx = callback_ctx.load()
     estimator = clone(base_estimator)
     if failure is not None:
         estimator.fit = _raiser(failure)
@@ -143,6 +145,8 @@ class Evaluations:
         self.pool = pool
         self._local_shared = shared
         self._shared = pool.put(shared)
+        # scikit-learn's callbacks of the search (its ``caller`` is sent then)
+        self._sends_contexts = shared[3].get("caller") is not None
         self.splits = splits
         self.n_splits = len(splits)
         self._capacity = pool.n_workers + max(1, pool.n_workers // 4)
@@ -211,7 +215,11 @@ class Evaluations:
         self._started[key].add(split)
         parameters, priority, n_candidates, callback_ctxs = self._task_args[key]
         train, test = self.splits[split]
-        ctx = None if callback_ctxs is None else callback_ctxs[split]
+        # the callback context only where scikit-learn callbacks run in the fits:
+        # it carries the search's whole task tree, which grows with every task
+        ctx = None
+        if callback_ctxs is not None and self._sends_contexts:
+            ctx = self.pool.put_context(callback_ctxs[split])
         args = (train, test, parameters, (split, self.n_splits), (key_index(key), n_candidates),
                 ctx, None)
         self._push(_Task(key, split, args, priority))
