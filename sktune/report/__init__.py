@@ -4,10 +4,14 @@
 (``GridSearchCV``, ``RandomizedSearchCV``, the halving searches,
 ``sktune.BayesSearchCV``) and returns a :class:`CVReport`: a ranked DataFrame
 (``.frame``), a self-contained HTML page (``.to_html(path)``), markdown
-(``.to_markdown()``) and a notebook display.
+(``.to_markdown()``) and a notebook display; it explains the search
+(``.partial_dependence(name)``, ``.importance``, ``.interactions``, every
+candidate's curves, ``.advice()``).
 
-Modules: ``_results`` (cv_results_ -> snapshot and frame), ``_importance``
-(fANOVA-style importance), ``_test_metrics`` (held-out metrics), ``_tables``
+Modules: ``_results`` (cv_results_ -> snapshot and frame), ``_surrogate`` (the
+model of the score), ``_dependence`` (partial dependence), ``_importance``
+(fANOVA-style importance with intervals), ``_curves`` (training curves),
+``_advice`` (what to change next), ``_test_metrics`` (held-out metrics), ``_tables``
 (text content), ``_plots`` (matplotlib figures as SVG), ``_html`` and
 ``_markdown`` (writers), ``_format`` (shortening values), ``_deps`` (optional
 dependencies, imported on first use).
