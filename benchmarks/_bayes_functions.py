@@ -11,6 +11,8 @@ minimum, so that the simple regret of a run is ``min_i f(x_i) - f_min``.
   ``(1, 1, 1, 1)``.
 * ``mixed``: a hyperparameter-tuning-like function of two log-uniform reals,
   an integer and a 3-way categorical, minimum 0 (see :func:`mixed`).
+* ``levy4``: Levy in 4-D on ``[-10, 10]^4``, multimodal (a grid of local
+  minima on a bowl), minimum 0 at ``(1, 1, 1, 1)``.
 """
 
 import math
@@ -101,6 +103,13 @@ def mixed(p):
     )
 
 
+def levy4(p):
+    w = 1.0 + (np.array([p[f"x{i}"] for i in range(4)]) - 1.0) / 4.0
+    middle = (w[:-1] - 1.0) ** 2 * (1.0 + 10.0 * np.sin(np.pi * w[:-1] + 1.0) ** 2)
+    last = (w[-1] - 1.0) ** 2 * (1.0 + np.sin(2.0 * np.pi * w[-1]) ** 2)
+    return float(np.sin(np.pi * w[0]) ** 2 + middle.sum() + last)
+
+
 PROBLEMS = {
     "branin": Problem(
         "branin",
@@ -129,6 +138,12 @@ PROBLEMS = {
             Param("act", "cat", categories=("relu", "tanh", "sigmoid")),
         ),
         mixed,
+        0.0,
+    ),
+    "levy4": Problem(
+        "levy4",
+        tuple(Param(f"x{i}", "real", -10.0, 10.0) for i in range(4)),
+        levy4,
         0.0,
     ),
 }

@@ -29,6 +29,18 @@ Methods (all sequential):
   first; choice: the observed point of best posterior mean. Needs ``pip
   install botorch`` (installs beside the pinned torch).
 
+One split (``--splits 1``; issue "noise without folds"): each evaluation is
+the function plus noise of standard deviation ``sd``, read like one validation
+score: nothing tells its noise, and the methods learn it from the values. The
+five problems (Levy-4 added: multimodal). Methods: ``sktune`` (told nothing;
+choice: ``posterior_best_index``, what ``refit=posterior_best`` refits),
+``sktune best reading`` (the same optimiser; choice: the best observed value,
+scikit-learn's ``best_index_``), the peers as above; the design's ablations
+(:data:`ABLATIONS`, sktune with module constants replaced) were chosen on seeds
+10-39: ``--splits 1 --first-seed 10 --seeds 30 --methods sktune "sktune untold" ...``.
+``--tag " before"`` saves the runs under suffixed names (the same command on an
+older checkout, for a before/after table with ``--load``).
+
 Part ``rescore`` (``--part rescore``): the multi-fidelity benchmark's
 re-scoring protocol on its ``mlp-digits`` and ``mlp-generated`` tasks:
 ``BayesSearchCV`` (30 candidates, 27 epochs, 3 folds) chooses, and its choice
@@ -60,7 +72,21 @@ from _bayes_functions import PROBLEMS
 N_FOLDS = 3
 BUDGET = 50
 METHODS = ["sktune", "sktune before", "optuna GP", "optuna TPE", "botorch"]
-ALL_METHODS = METHODS + ["sktune warped"]
+# Single split (``--splits 1``): the design's ablations, each the optimiser with
+# module constants of ``sktune.search._gp.surrogate`` replaced.
+ABLATIONS = {
+    # today's optimiser before issue "noise without folds": a fitted noise is
+    # never material (power-warped values, the best observed value as incumbent)
+    "sktune untold": {"_MATERIAL_NOISE": math.inf},
+    # material noise changes the incumbent only (the power warp kept)
+    "sktune incumbent only": {"_AFFINE_WHEN_NOISY": False},
+    "sktune material 1e-4": {"_MATERIAL_NOISE": 1e-4},
+    "sktune material 1e-3": {"_MATERIAL_NOISE": 1e-3},
+    "sktune noisy start": {"_NOISY_START": math.log(0.1)},
+}
+# One split: "sktune best reading" chooses the best observed value (the same
+# optimiser; scikit-learn's best_index_), "sktune" the best posterior mean.
+ALL_METHODS = METHODS + ["sktune warped", "sktune best reading"] + list(ABLATIONS)
 
 
 def _ranges():
@@ -91,16 +117,19 @@ def _param_from_unit(p, v):
 
 
 class Noisy:
-    """A problem read as a 3-fold CV score: mean and fold variance / 3."""
+    """A problem read as a K-fold CV score: mean and fold variance / K (nan with
+    one split: a single validation score tells nothing of its noise)."""
 
-    def __init__(self, problem, sd, seed):
-        self.problem, self.sd = problem, sd
+    def __init__(self, problem, sd, seed, splits=N_FOLDS):
+        self.problem, self.sd, self.splits = problem, sd, splits
         self.rng = np.random.default_rng(10_000 + seed)
 
     def __call__(self, point):
         f = self.problem.func(point)
-        folds = f + self.sd * math.sqrt(N_FOLDS) * self.rng.standard_normal(N_FOLDS)
-        return float(folds.mean()), float(folds.var(ddof=1) / N_FOLDS)
+        if self.splits == 1:
+            return float(f + self.sd * self.rng.standard_normal()), math.nan
+        folds = f + self.sd * math.sqrt(self.splits) * self.rng.standard_normal(self.splits)
+        return float(folds.mean()), float(folds.var(ddof=1) / self.splits)
 
 
 def _space(problem):
@@ -115,19 +144,34 @@ def _space(problem):
     return space
 
 
-def run_sktune(problem, sd, seed, told, warped=False):
+def run_sktune(problem, sd, seed, told, warped=False, splits=N_FOLDS):
     if warped:
-        return _with_power_warp(run_sktune, problem, sd, seed, told)
+        return _with_power_warp(run_sktune, problem, sd, seed, told, False, splits)
     from sktune.search import Optimizer
 
-    objective = Noisy(problem, sd, seed)
+    objective = Noisy(problem, sd, seed, splits)
     opt = Optimizer(_space(problem), random_state=seed)
     for _ in range(BUDGET):
         point = opt.ask()
         value, var = objective(point)
-        opt.tell(point, value, noise=var if told else None)
+        opt.tell(point, value, noise=var if told and math.isfinite(var) else None)
     choice = opt.posterior_best_index if told else opt.best_index
     return opt.Xi[choice]
+
+
+def _with_constants(constants, run, *args):
+    """``run(*args)`` with module constants of sktune's surrogate replaced (the
+    design's ablations)."""
+    from sktune.search._gp import surrogate
+
+    saved = {k: getattr(surrogate, k) for k in constants}
+    for k, v in constants.items():
+        setattr(surrogate, k, v)
+    try:
+        return run(*args)
+    finally:
+        for k, v in saved.items():
+            setattr(surrogate, k, v)
 
 
 def _with_power_warp(run, *args):
@@ -141,14 +185,14 @@ def _with_power_warp(run, *args):
         surrogate.TargetWarp = warp.TargetWarp
 
 
-def run_optuna(problem, sd, seed, name):
+def run_optuna(problem, sd, seed, name, splits=N_FOLDS):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = (optuna.samplers.GPSampler(seed=seed) if name == "optuna GP"
                else optuna.samplers.TPESampler(seed=seed))
     study = optuna.create_study(sampler=sampler)
-    objective = Noisy(problem, sd, seed)
+    objective = Noisy(problem, sd, seed, splits)
 
     def f(trial):
         point = {}
@@ -165,7 +209,7 @@ def run_optuna(problem, sd, seed, name):
     return study.best_trial.params
 
 
-def run_botorch(problem, sd, seed):
+def run_botorch(problem, sd, seed, splits=N_FOLDS):
     import torch
     from botorch.acquisition import LogExpectedImprovement
     from botorch.fit import fit_gpytorch_mll
@@ -176,7 +220,7 @@ def run_botorch(problem, sd, seed):
     from scipy.stats import qmc
 
     torch.manual_seed(seed)
-    objective = Noisy(problem, sd, seed)
+    objective = Noisy(problem, sd, seed, splits)
     # the unit cube; a categorical of k values is k one-hot columns (argmax read)
     widths = [len(p.categories) if p.kind == "cat" else 1 for p in problem.params]
     dim = sum(widths)
@@ -216,22 +260,25 @@ def run_botorch(problem, sd, seed):
 
 
 def one_run(args):
-    problem_name, level, sd, method, seed = args
+    problem_name, level, sd, method, seed, splits = args
     import torch
 
     torch.set_num_threads(1)
     problem = PROBLEMS[problem_name]
     tick = time.perf_counter()
     if method == "sktune":
-        choice = run_sktune(problem, sd, seed, told=True)
-    elif method == "sktune before":
-        choice = run_sktune(problem, sd, seed, told=False)
+        choice = run_sktune(problem, sd, seed, told=True, splits=splits)
+    elif method in ("sktune before", "sktune best reading"):
+        choice = run_sktune(problem, sd, seed, told=False, splits=splits)
     elif method == "sktune warped":
-        choice = run_sktune(problem, sd, seed, told=True, warped=True)
+        choice = run_sktune(problem, sd, seed, told=True, warped=True, splits=splits)
+    elif method in ABLATIONS:
+        choice = _with_constants(ABLATIONS[method], run_sktune, problem, sd, seed, True, False,
+                                 splits)
     elif method == "botorch":
-        choice = run_botorch(problem, sd, seed)
+        choice = run_botorch(problem, sd, seed, splits)
     else:
-        choice = run_optuna(problem, sd, seed, method)
+        choice = run_optuna(problem, sd, seed, method, splits)
     regret = problem.func(choice) - problem.f_min
     return problem_name, level, method, seed, float(regret), time.perf_counter() - tick
 
@@ -314,6 +361,10 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--save")
     parser.add_argument("--load", nargs="+")
+    parser.add_argument("--splits", type=int, choices=[1, N_FOLDS], default=N_FOLDS,
+                        help="1: one validation split, its noise untold")
+    parser.add_argument("--tag", help="saved under method names with this suffix (e.g. "
+                        "' before': the same methods run on an older checkout)")
     parser.add_argument("--part", choices=["problems", "rescore"], default="problems")
     parser.add_argument("--tasks", nargs="+", default=["mlp-digits", "mlp-generated"])
     parser.add_argument("--rescore-seeds", type=int, default=3)
@@ -327,41 +378,48 @@ def main():
     for path in args.load or []:
         with open(path) as fh:
             for key, value in json.load(fh).items():
-                p, level, m, s = key.split("|")
-                results[(p, float(level), m, int(s))] = value
-    runs = [(p, lv, lv * ranges[p], m, s) for lv in args.levels for p in args.problems
-            for s in range(args.first_seed, args.first_seed + args.seeds) for m in args.methods
-            if (p, lv, m, s) not in results]
+                p, level, m, s, *splits = key.split("|")
+                if int(splits[0] if splits else N_FOLDS) == args.splits:
+                    results[(p, float(level), m, int(s))] = value
+    tag = args.tag or ""
+    runs = [(p, lv, lv * ranges[p], m, s, args.splits) for lv in args.levels
+            for p in args.problems for s in range(args.first_seed, args.first_seed + args.seeds)
+            for m in args.methods if (p, lv, m + tag, s) not in results]
     start = time.perf_counter()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with ProcessPoolExecutor(args.jobs) as pool:
         for p, lv, m, s, regret, wall in pool.map(one_run, runs):
-            results[(p, lv, m, s)] = (regret, wall)
+            results[(p, lv, m + tag, s)] = (regret, wall)
     print(f"{len(runs)} runs in {time.perf_counter() - start:.0f} s ({args.jobs} processes)\n")
     if args.save:
         with open(args.save, "w") as fh:
-            json.dump({"|".join(map(str, k)): v for k, v in results.items()}, fh)
+            json.dump({"|".join(map(str, k + (args.splits,))): v
+                       for k, v in results.items()}, fh)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
+    shown = [m + tag for m in args.methods]  # then what --load brought for the same runs
+    shown += sorted({k[2] for k in results if k[2] not in shown and all(
+        (p, lv, k[2], s) in results for p in args.problems for lv in args.levels
+        for s in seeds)})
     for level in args.levels:
         print(f"## noise sd = {level:g} x range: median true regret of the final choice, "
               f"seeds {seeds[0]}-{seeds[-1]} (lower is better)\n")
-        print("| problem (noise sd) | " + " | ".join(args.methods) + " |")
-        print("|---|" + "---:|" * len(args.methods))
-        wins = dict.fromkeys(args.methods, 0)
+        print("| problem (noise sd) | " + " | ".join(shown) + " |")
+        print("|---|" + "---:|" * len(shown))
+        wins = dict.fromkeys(shown, 0)
         for p in args.problems:
             med = {m: float(np.median([results[(p, level, m, s)][0] for s in seeds]))
-                   for m in args.methods}
+                   for m in shown}
             best = min(med, key=med.get)
             wins[best] += 1
             print(f"| {p} ({level * ranges[p]:.3g}) | " + " | ".join(
-                (f"**{med[m]:.3g}**" if m == best else f"{med[m]:.3g}") for m in args.methods)
+                (f"**{med[m]:.3g}**" if m == best else f"{med[m]:.3g}") for m in shown)
                 + " |")
         print("\nlowest median regret on: " + ", ".join(f"{m} {wins[m]}/{len(args.problems)}"
-                                                      for m in args.methods) + "\n")
-        _print_paired(results, args.problems, level, args.methods, seeds)
+                                                      for m in shown) + "\n")
+        _print_paired(results, args.problems, level, shown, seeds)
     print("median seconds per run (50 evaluations): " + ", ".join(
         f"{m} {np.median([v[1] for k, v in results.items() if k[2] == m]):.1f}"
-        for m in args.methods))
+        for m in shown))
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ skorch net, also as the last step of a ``Pipeline``) and ignore the data, so
 ``BayesSearchCV(objectives=["accuracy", "size"])`` accuracy against size.
 """
 
+from ._steps import final_step
+
 __all__ = ["n_parameters", "neg_n_parameters"]
 
 
 def _fitted_module(estimator):
-    step = estimator
-    while hasattr(step, "steps"):  # Pipeline: its final estimator
-        step = step.steps[-1][1]
+    step = final_step(estimator)  # a Pipeline: its final estimator
     module = getattr(step, "module_", None)
     if module is None or not hasattr(module, "parameters"):
         raise TypeError(

@@ -16,6 +16,7 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection._search import BaseSearchCV
 
+from ..nets._steps import final_step
 from ..search._objectives import TIMES as _TIMES  # what objectives may name besides metrics
 from ._format import _NOT_SET, full_repr, is_missing
 
@@ -428,14 +429,6 @@ def describe_estimator(estimator):
     return type(estimator).__name__
 
 
-def final_estimator(estimator):
-    """The last step of a pipeline, or the estimator itself."""
-    steps = getattr(estimator, "steps", None)
-    if isinstance(steps, list) and steps:
-        return final_estimator(steps[-1][1])
-    return estimator
-
-
 # -- helpers -----------------------------------------------------------------------
 def _floats(values):
     return np.array(np.ma.filled(np.ma.asarray(values, dtype=float), np.nan), dtype=float)
@@ -601,7 +594,7 @@ def _refit_history(search):
     best = getattr(search, "best_estimator_", None)
     if best is None:
         return None, ""
-    net = final_estimator(best)
+    net = final_step(best)
     history = getattr(net, "history_", None)
     if history is None:
         history = getattr(net, "history", None)

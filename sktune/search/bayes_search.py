@@ -157,7 +157,10 @@ class BayesSearchCV(RoundBasedSearchCV):
         no more than its folds allow, and expected improvement is measured
         against the best posterior mean, not the best noisy score
         (docs/bayes-search.md, "Noisy scores"). False: the mean only, as
-        before sktune 0.2.
+        before sktune 0.2. With one split (a held-out set) there is nothing
+        to tell: the model learns the noise level from the scores, and when
+        it is material models them as it models told noise
+        (docs/bayes-search.md, "One validation split").
     racing : bool or float, default=False
         Race candidates fold by fold (docs/bayes-search.md, "Racing folds"):
         a candidate's folds run one after another, and it stops as soon as

@@ -255,9 +255,10 @@ class Optimizer:
         # Kriging believer: the believed values at pending points count as
         # observations, for the incumbent too (so EI vanishes around them).
         believed = model.ys_[len(gp.ys_):]
-        # With told noise an observed value is a noisy reading: compare with the
-        # best posterior mean of the observed points (a "plug-in" noisy EI).
-        seen = gp.predict(gp.X_)[0] if gp.told_noise else gp.ys_
+        # With told or material fitted noise an observed value is a noisy reading:
+        # compare with the best posterior mean of the observed points (a
+        # "plug-in" noisy EI).
+        seen = gp.predict(gp.X_)[0] if self._surrogates[0].noisy else gp.ys_
         best = float(np.min(np.concatenate([seen[finite], believed])))
         order = np.argsort(np.where(finite, seen, np.inf), kind="stable")
         incumbents = self._X[rows][order[: min(_N_INCUMBENTS, int(finite.sum()))]]

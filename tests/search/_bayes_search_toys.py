@@ -128,3 +128,21 @@ class FoldScoreRegressor(RegressorMixin, BaseEstimator):
         fold = int(X[0, 0])
         wiggle = np.sin(1000.0 * self.x + 7.0 * fold) * self.noise
         return float(-((self.x - self.target) ** 2) + 0.01 * fold + wiggle)
+
+
+class NoisyParamScoreClassifier(ParamScoreClassifier):
+    """:class:`ParamScoreClassifier` whose score carries Gaussian noise of
+    standard deviation ``sd``, as a network's validation score does: a
+    function of the parameters and ``random_state`` only (the same candidate
+    scores the same in any process, in any order)."""
+
+    def __init__(self, x=0.5, k="a", target=0.3, flat=False, sd=0.02, random_state=0):
+        super().__init__(x=x, k=k, target=target, flat=flat)
+        self.sd = sd
+        self.random_state = random_state
+
+    def score(self, X, y, sample_weight=None):
+        key = f"{self.x!r}|{self.k}|{self.random_state}".encode()
+        seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
+        noise = self.sd * np.random.default_rng(seed).standard_normal()
+        return super().score(X, y) + noise

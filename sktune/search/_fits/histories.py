@@ -18,6 +18,8 @@ import numbers
 
 import numpy as np
 
+from ...nets._steps import final_step
+
 #: Key of a fit's per-epoch history in its ``_fit_and_score`` result dict.
 HISTORY_KEY = "_sktune_history"
 
@@ -44,7 +46,7 @@ def read_history(estimator):
         (NaN where an epoch has none); None for an estimator without a
         per-epoch history.
     """
-    records = _records(_last_step(estimator))
+    records = _records(final_step(estimator))
     if not records:
         return None
     names = [n for n in _LOSSES if any(n in r for r in records)]
@@ -70,14 +72,6 @@ def by_candidate(histories, n_splits):
     """The flat per-fit list (candidate-major, as ``_format_results`` gets it) as
     one list of ``n_splits`` histories per candidate."""
     return [list(histories[i:i + n_splits]) for i in range(0, len(histories), n_splits)]
-
-
-def _last_step(estimator):
-    steps = getattr(estimator, "steps", None)
-    while isinstance(steps, list) and steps:
-        estimator = steps[-1][1]
-        steps = getattr(estimator, "steps", None)
-    return estimator
 
 
 def _records(net):

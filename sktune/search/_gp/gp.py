@@ -214,6 +214,11 @@ class GaussianProcess:
         self._K_inv = _cho_inverse(L)
 
     @property
+    def noise_(self):
+        """Fitted noise variance (standardised units; the told ones' aside)."""
+        return self._noise
+
+    @property
     def lengthscales_(self):
         """Fitted lengthscale of every dimension."""
         return np.exp(self.theta_[: self.layout.n_dims])
