@@ -136,7 +136,6 @@ class Surrogate:
         n = len(X) if n_told is None else n_told
         if self.gp is not None and self._gp_n == n:
             return self.gp
-        y = np.asarray(y, dtype=float)
         warp, r = fit_targets(y, noise_var)
         gp = self._first.fit(GaussianProcess(self.layout, told_noise=r is not None),
                              X, warp.warped, r, n, n_pending)
